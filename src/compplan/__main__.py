@@ -1,0 +1,7 @@
+"""``python -m compplan``: the command line."""
+
+import sys
+
+from compplan.cli import main
+
+sys.exit(main())

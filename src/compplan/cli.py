@@ -1,0 +1,205 @@
+"""The ``compplan`` command line.
+
+Exit codes: 0 success, 1 invalid plan or input (a report on stderr, no traceback, nothing written),
+2 bad command-line usage, 3 an internal error (a bug: the traceback is printed).
+``validate`` and ``schema`` import only the plan language, never numba, so they are fast in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from compplan import __version__
+from compplan.errors import CompplanError, EngineError
+from compplan.money import format_units
+
+
+def _percent(fraction: Decimal) -> str:
+    text = f"{(fraction * 100).normalize():f}"
+    return f"{text}%"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate plan files; print each plan's theoretical maximum payout."""
+    from compplan.spec import load_plan, theoretical_maximum
+
+    failed = 0
+    for path in args.plans:
+        try:
+            plan = load_plan(path)
+        except CompplanError as exc:
+            failed += 1
+            print(exc.report(), file=sys.stderr)
+            continue
+        m = theoretical_maximum(plan)
+        parts = ", ".join(f"{k} {_percent(v)}" for k, v in m.share_of_cv.items())
+        print(
+            f"{path}: ok: {plan.plan.name} {plan.plan.version} ({plan.plan.currency}), "
+            f"{len(plan.ranks)} ranks, {len(plan.bonuses)} bonuses"
+        )
+        print(f"  theoretical maximum payout: {_percent(m.total_share)} of CV" + (f" ({parts})" if parts else ""))
+        for k, v in m.fixed_cash.items():
+            print(
+                f"  fixed awards: {k} up to {format_units(int(v.scaleb(plan.minor_units)), plan.minor_units)} "
+                f"{plan.plan.currency} per member, once"
+            )
+    if failed:
+        print(f"{failed} of {len(args.plans)} plan files are invalid", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the plan JSON Schema."""
+    from compplan.spec.schema import plan_json_schema_text
+
+    sys.stdout.write(plan_json_schema_text())
+    return 0
+
+
+def _summary_lines(summary: dict[str, object], seconds: float) -> list[str]:
+    bonuses = summary["bonuses"]
+    assert isinstance(bonuses, dict)
+    lines = [
+        f"{summary['plan']} {summary['plan_version']}, period {summary['period']}: "
+        f"{summary['members']:,} members, {summary['active_members']:,} active",
+        f"  total CV {summary['total_cv']}, total payout {summary['total_payout']} {summary['currency']}, "
+        f"payout ratio {summary['payout_ratio']}",
+    ]
+    lines += [f"  {k:<20} {v:>16}" for k, v in bonuses.items()]
+    ranks = summary["ranks"]
+    assert isinstance(ranks, dict)
+    lines.append("  ranks: " + ", ".join(f"{k} {v:,}" for k, v in ranks.items() if v))
+    lines.append(f"  closed in {seconds:.2f} s")
+    return lines
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    """Close a period from CSV files and write the results atomically."""
+    from compplan.engine import close
+    from compplan.inputs import Period
+    from compplan.io.csvio import read_members, read_orders, read_state
+    from compplan.io.output import write_result
+    from compplan.spec import load_plan
+
+    started = time.perf_counter()
+    plan = load_plan(args.plan)
+    period = Period.parse(args.period)
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        print(f"{out}: output directory exists; pass --overwrite to replace it", file=sys.stderr)
+        return 1
+    members = read_members(args.members)
+    orders = read_orders(args.orders, plan.plan.volume_decimals)
+    state = read_state(args.state) if args.state else None
+    result = close(plan, members, orders, period, state=state, ledger=args.ledger)
+    write_result(result, out, overwrite=args.overwrite)
+    if not args.quiet:
+        print("\n".join(_summary_lines(result.summary, time.perf_counter() - started)))
+        print(f"  wrote {out}/")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate a synthetic network and close a period with a shipped plan."""
+    from compplan.engine import close
+    from compplan.io.output import write_result
+    from compplan.spec import load_plan
+    from compplan.synthetic import generate
+
+    plan_path = Path(args.plan) if args.plan else _shipped_plan("wellness_unilevel.yaml")
+    plan = load_plan(plan_path)
+    t0 = time.perf_counter()
+    members, orders = generate(args.members, period=args.period, seed=args.seed)
+    t1 = time.perf_counter()
+    result = close(plan, members, orders, args.period, ledger=bool(args.out))
+    t2 = time.perf_counter()
+    print(
+        f"synthetic network: {len(members):,} members, {len(orders):,} order lines (seed {args.seed}, "
+        f"{t1 - t0:.2f} s); plan {plan_path}"
+    )
+    print("\n".join(_summary_lines(result.summary, t2 - t1)))
+    top = result.total.argsort()[::-1][:5]
+    print(
+        "  top earners: "
+        + ", ".join(
+            f"{result.ids[i]} ({result.rank_names[i]}) {format_units(int(result.total[i]), plan.minor_units)}"
+            for i in top
+        )
+    )
+    if args.out:
+        write_result(result, args.out, overwrite=args.overwrite)
+        print(f"  wrote {args.out}/")
+    return 0
+
+
+def _shipped_plan(name: str) -> Path:
+    """A plan shipped with the package (installed copy first, then the source tree's plans/)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "plans" / name, here.parents[1] / "plans" / name):
+        if candidate.is_file():
+            return candidate
+    raise CompplanError(f"shipped plan {name} not found")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    p = argparse.ArgumentParser(prog="compplan", description="Exact, fast compensation-plan period closes.")
+    p.add_argument("--version", action="version", version=f"compplan {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="validate plan files (exit 1 if any is invalid)")
+    v.add_argument("plans", nargs="+", metavar="PLAN")
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the plan JSON Schema (draft-07)")
+    s.set_defaults(func=cmd_schema)
+
+    c = sub.add_parser("close", help="close a period from CSV inputs")
+    c.add_argument("--plan", required=True)
+    c.add_argument("--members", required=True, help="CSV: id, sponsor_id, enrolled_on")
+    c.add_argument("--orders", required=True, help="CSV: member_id, date, pv, cv")
+    c.add_argument("--period", required=True, help="YYYY-MM or YYYY-MM-DD..YYYY-MM-DD")
+    c.add_argument("--out", required=True, help="output directory (created atomically)")
+    c.add_argument("--state", help="state.csv of the previous close")
+    c.add_argument("--ledger", action="store_true", help="also write ledger.csv, one line per payment")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    c.add_argument("--quiet", action="store_true")
+    c.set_defaults(func=cmd_close)
+
+    d = sub.add_parser("demo", help="close a synthetic network with a shipped plan")
+    d.add_argument("--members", type=int, default=100_000, help="network size (default 100,000)")
+    d.add_argument("--period", default="2026-10")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--plan", help="plan file (default: the shipped wellness_unilevel.yaml)")
+    d.add_argument("--out", help="also write the results (with the ledger) here")
+    d.add_argument("--overwrite", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except EngineError as exc:
+        traceback.print_exc()
+        print(f"internal error (a bug in compplan, please report it): {exc}", file=sys.stderr)
+        return exc.exit_code
+    except CompplanError as exc:
+        print(exc.report(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,427 @@
+"""The period close: validate inputs against the tree, run the compiled program, name the results.
+
+Public entry point: :func:`close`. Everything is computed in preorder positions and returned in canonical id
+order (docs/semantics.md 3.6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from compplan.compile import BonusStep, Program, compile_plan
+from compplan.errors import EngineError, InputError, ProblemCollector
+from compplan.genealogy import Genealogy, add_rows
+from compplan.inputs import (
+    MAX_LINE_UNITS,
+    MAX_TOTAL_UNITS,
+    BoolArray,
+    IdArray,
+    Int64Array,
+    Members,
+    Orders,
+    Period,
+    State,
+    format_id,
+)
+from compplan.kernels.bonuses import LedgerBuffer
+from compplan.kernels.money import MoneyParams
+from compplan.money import format_units
+from compplan.spec.models import Plan
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _day(d: dt.date) -> int:
+    return (d - _EPOCH).days
+
+
+@dataclass(frozen=True, eq=False)
+class OrderColumns:
+    """Validated order lines: preorder position of the member, day number, volumes in plan units."""
+
+    position: Int64Array
+    day: Int64Array
+    pv: Int64Array
+    cv: Int64Array
+
+
+class LedgerParts:
+    """Ledger segments in run order; positions are converted to ids when the result is built."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[int, LedgerBuffer]] = []
+
+    def append(self, bonus_index: int, buffer: LedgerBuffer) -> None:
+        """Add the lines of one bonus."""
+        self.parts.append((bonus_index, buffer))
+
+
+@dataclass(eq=False)
+class Context:
+    """What the steps of a program share while they run."""
+
+    tree: Genealogy
+    orders: OrderColumns
+    money: MoneyParams
+    values: dict[str, np.ndarray]
+    ledger: LedgerParts | None
+    awards: list[tuple[Int64Array, int, int, str]] = field(default_factory=list)
+
+    def run_bonus(self, step: BonusStep, kernel: Callable[[np.ndarray, LedgerBuffer, int, bool], int]) -> None:
+        """Run a bonus kernel into a new column; with a ledger, count lines first, then fill them."""
+        n = len(self.tree)
+        empty = np.zeros(0, dtype=np.int64)
+        none = LedgerBuffer(empty, empty, empty, empty, empty, empty)
+        totals = np.zeros(n, dtype=np.int64)
+        lines = kernel(totals, none, 0, False)
+        if self.ledger is not None and lines:
+            buffer = LedgerBuffer(*(np.empty(lines, dtype=np.int64) for _ in range(6)))
+            totals = np.zeros(n, dtype=np.int64)
+            written = kernel(totals, buffer, 0, True)
+            if written != lines:
+                raise EngineError(f"bonus {step.name!r}: counted {lines} ledger lines but wrote {written}")
+            self.ledger.append(step.index, buffer)
+        self.values[step.name] = totals
+
+    def add_awards(self, bonus_index: int, positions: Int64Array, rank: int, award: str) -> None:
+        """Record non-cash awards for members at ``positions``."""
+        self.awards.append((positions, bonus_index, rank, award))
+
+
+@dataclass(frozen=True, eq=False)
+class Ledger:
+    """One line per payment, as columns (docs/semantics.md 3.6)."""
+
+    payee: IdArray
+    source: IdArray
+    bonus: np.ndarray  # bonus id per line (text)
+    level: Int64Array
+    basis: Int64Array  # volume units
+    rate: Int64Array  # parts per million
+    amount: Int64Array  # minor units
+
+    def __len__(self) -> int:
+        return len(self.amount)
+
+
+@dataclass(frozen=True, eq=False)
+class CloseResult:
+    """Everything a close produces; member columns are in canonical id order.
+
+    Attributes
+    ----------
+    ids : ndarray
+        Member ids, canonical order.
+    pv, cv, gv, qv : int64 arrays
+        Volumes in volume units (``10**-volume_decimals`` points).
+    active : bool array
+    rank, highest_rank : int64 arrays
+        Indices into ``plan.ranks``.
+    bonuses : dict of str to int64 array
+        One cash column per bonus id, in minor units.
+    total : int64 array
+        Sum of the bonus columns, minor units.
+    ledger : Ledger or None
+        Present when the close was asked for one.
+    awards : list of tuple
+        ``(member_id, bonus_id, rank_name, award_name)`` for non-cash awards.
+    total_cv : int
+        Sum of CV over all order lines, in volume units.
+    """
+
+    plan: Plan
+    period: Period
+    ids: IdArray
+    pv: Int64Array
+    cv: Int64Array
+    gv: Int64Array
+    qv: Int64Array
+    active: BoolArray
+    rank: Int64Array
+    highest_rank: Int64Array
+    bonuses: dict[str, Int64Array]
+    total: Int64Array
+    ledger: Ledger | None
+    awards: list[tuple[Any, str, str, str]]
+    total_cv: int
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def rank_names(self) -> np.ndarray:
+        """Paid-as rank names per member."""
+        return np.array(self.plan.rank_names, dtype=np.str_)[self.rank]
+
+    @property
+    def highest_rank_names(self) -> np.ndarray:
+        """Highest rank names per member."""
+        return np.array(self.plan.rank_names, dtype=np.str_)[self.highest_rank]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Totals per bonus, total payout, total CV and payout ratio; money as exact decimal text."""
+        mdec, vdec = self.plan.minor_units, self.plan.plan.volume_decimals
+        payout = int(self.total.sum())
+        per_bonus = {b: format_units(int(col.sum()), mdec) for b, col in self.bonuses.items()}
+        ratio = None
+        if self.total_cv > 0:
+            exact = Decimal(payout).scaleb(-mdec) / Decimal(self.total_cv).scaleb(-vdec)
+            ratio = float(exact.quantize(Decimal("0.000001")))
+        ranks = (
+            np.bincount(self.rank, minlength=len(self.plan.ranks))
+            if len(self)
+            else np.zeros(len(self.plan.ranks), dtype=np.int64)
+        )
+        return {
+            "plan": self.plan.plan.name,
+            "plan_version": self.plan.plan.version,
+            "currency": self.plan.plan.currency,
+            "period": self.period.label,
+            "members": len(self),
+            "active_members": int(self.active.sum()),
+            "total_payout": format_units(payout, mdec),
+            "total_cv": format_units(self.total_cv, vdec),
+            "payout_ratio": ratio,
+            "bonuses": per_bonus,
+            "ranks": {name: int(c) for name, c in zip(self.plan.rank_names, ranks, strict=True)},
+            "non_cash_awards": len(self.awards),
+            "ledger_lines": None if self.ledger is None else len(self.ledger),
+        }
+
+    def state(self) -> State:
+        """The state to carry into the next close."""
+        return State(
+            self.ids,
+            self.highest_rank_names,
+            plan_name=self.plan.plan.name,
+            currency=self.plan.plan.currency,
+            period=self.period.label,
+        )
+
+
+def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> OrderColumns:
+    """Check every order line against the tree, the period and the bounds; convert to plan units."""
+    problems = ProblemCollector()
+    rows, found = tree.lookup(orders.member_ids)
+    add_rows(
+        problems,
+        "unknown_member",
+        np.nonzero(~found)[0],
+        lambda r: f"order for unknown member {format_id(orders.member_ids[r])}",
+        orders.where,
+    )
+    day = orders.dates.astype("datetime64[D]").astype(np.int64)
+    start, end = _day(period.start), _day(period.end)
+    outside = np.nonzero((day < start) | (day > end))[0]
+    add_rows(
+        problems,
+        "outside_period",
+        outside,
+        lambda r: f"order dated {orders.dates[r]} is outside the period {period.start}..{period.end}",
+        orders.where,
+    )
+    pv, cv = orders.pv, orders.cv
+    shift = vdec - orders.decimals
+    if shift > 0:
+        pv, cv = pv * 10**shift, cv * 10**shift
+    elif shift < 0:
+        f = 10**-shift
+        bad = np.nonzero((pv % f != 0) | (cv % f != 0))[0]
+        add_rows(
+            problems,
+            "too_precise",
+            bad,
+            lambda r: f"volume has more than the plan's {vdec} decimal places",
+            orders.where,
+        )
+        pv, cv = pv // f, cv // f
+    for name, col in (("pv", pv), ("cv", cv)):
+        big = np.nonzero(np.abs(col) > MAX_LINE_UNITS)[0]
+        add_rows(
+            problems,
+            "out_of_range",
+            big,
+            lambda r, c=col, nm=name: (
+                f"{nm} {format_units(int(c[r]), vdec)} is beyond the bound of "
+                f"{format_units(MAX_LINE_UNITS, vdec)} per order line"
+            ),
+            orders.where,
+        )
+        if not len(big) and float(np.abs(col).astype(np.float64).sum()) > MAX_TOTAL_UNITS * 0.999:
+            if sum(abs(int(x)) for x in col) > MAX_TOTAL_UNITS:  # exact check only near the bound
+                problems.add(
+                    "out_of_range",
+                    f"the sum of |{name}| over all order lines is beyond the bound of "
+                    f"{format_units(MAX_TOTAL_UNITS, vdec)}",
+                    orders.source,
+                )
+    position = tree.position[rows]
+    if found.all() and len(outside) == 0:
+        early = np.nonzero(day < tree.enrolled[position])[0]
+        add_rows(
+            problems,
+            "before_enrolment",
+            early,
+            lambda r: (
+                f"order dated {orders.dates[r]} is before member {format_id(orders.member_ids[r])} "
+                f"enrolled ({np.datetime64(int(tree.enrolled[position[r]]), 'D')})"
+            ),
+            orders.where,
+        )
+    problems.raise_if_any(InputError, title=f"{orders.source}: invalid orders")
+    return OrderColumns(position, day, pv.astype(np.int64), cv.astype(np.int64))
+
+
+def _prior_highest(tree: Genealogy, plan: Plan, state: State | None) -> Int64Array:
+    prior = np.zeros(len(tree), dtype=np.int64)
+    if state is None or len(state) == 0:
+        return prior
+    problems = ProblemCollector()
+    index = {name: i for i, name in enumerate(plan.rank_names)}
+    rows, found = tree.lookup(state.ids)
+    add_rows(
+        problems,
+        "unknown_member",
+        np.nonzero(~found)[0],
+        lambda r: f"state for unknown member {format_id(state.ids[r])}",
+        state.where,
+    )
+    sorted_rows = np.sort(rows[found])
+    dups = np.unique(sorted_rows[1:][sorted_rows[1:] == sorted_rows[:-1]])
+    for c in dups[:20]:
+        problems.add(
+            "duplicate_id", f"member {format_id(tree.ids[c])} appears more than once in the state", state.source
+        )
+    ranks = np.array([index.get(str(name), -1) for name in state.highest_rank], dtype=np.int64)
+    add_rows(
+        problems,
+        "unknown_rank",
+        np.nonzero(ranks < 0)[0],
+        lambda r: (
+            f"member {format_id(state.ids[r])}: highest rank {state.highest_rank[r]!r} is not a rank of "
+            f"plan {plan.plan.name!r}"
+        ),
+        state.where,
+    )
+    problems.raise_if_any(InputError, title=f"{state.source}: invalid state")
+    prior[tree.position[rows]] = ranks
+    return prior
+
+
+def _check_enrolment(tree: Genealogy, period: Period) -> None:
+    late = np.nonzero(tree.enrolled > _day(period.end))[0]
+    if len(late):
+        problems = ProblemCollector()
+        canon = tree.order[late]
+        add_rows(
+            problems,
+            "enrolled_after_period",
+            canon,
+            lambda c: f"member {format_id(tree.ids[c])} enrolled after the period end {period.end}",
+            tree.where,
+        )
+        problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid members")
+
+
+def close(
+    plan: Plan | Program,
+    members: Members | Genealogy,
+    orders: Orders | None,
+    period: Period | str,
+    state: State | None = None,
+    ledger: bool = False,
+) -> CloseResult:
+    """Close one period.
+
+    Parameters
+    ----------
+    plan : Plan or Program
+        The validated plan (compiled here) or an already compiled program.
+    members : Members or Genealogy
+        The sponsor tree; pass a :class:`Genealogy` to reuse one relabelling across closes.
+    orders : Orders or None
+        The period's order lines (``None`` = no orders).
+    period : Period or str
+        ``"2026-10"`` or a :class:`Period`.
+    state : State, optional
+        The previous close's state (highest ranks); members missing from it start at the entry rank.
+    ledger : bool
+        Also return one line per payment.
+
+    Returns
+    -------
+    CloseResult
+
+    Raises
+    ------
+    InputError
+        Bad members, orders, state or period, with every problem listed.
+    """
+    program = plan if isinstance(plan, Program) else compile_plan(plan)
+    plan = program.plan
+    period = Period.parse(period) if isinstance(period, str) else period
+    tree = members if isinstance(members, Genealogy) else Genealogy.build(members)
+    _check_enrolment(tree, period)
+    order_cols = _orders(tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals)
+    prior = _prior_highest(tree, plan, state)
+    ctx = Context(tree, order_cols, program.money, {"prior_highest": prior}, LedgerParts() if ledger else None)
+    for step in program.steps:
+        step.run(ctx)
+    return _result(program, ctx, period, int(order_cols.cv.sum()))
+
+
+def _result(program: Program, ctx: Context, period: Period, total_cv: int) -> CloseResult:
+    plan, tree, v = program.plan, ctx.tree, ctx.values
+    pos = tree.position  # canonical row -> position: x[pos] reorders a position array to canonical order
+
+    def canon(name: str) -> np.ndarray:
+        return v[name][pos]
+
+    ledger = None
+    if ctx.ledger is not None:
+        parts = ctx.ledger.parts
+        bonus_ids = np.array(plan.bonus_ids() or [""], dtype=np.str_)
+        cat = [
+            np.concatenate([getattr(b, f) for _, b in parts]) if parts else np.zeros(0, dtype=np.int64)
+            for f in LedgerBuffer._fields
+        ]
+        which = (
+            np.concatenate([np.full(len(b.amount), i, dtype=np.int64) for i, b in parts])
+            if parts
+            else np.zeros(0, dtype=np.int64)
+        )
+        payee_ids, source_ids = tree.ids[tree.order[cat[0]]], tree.ids[tree.order[cat[1]]]
+        ledger = Ledger(payee_ids, source_ids, bonus_ids[which], cat[2], cat[3], cat[4], cat[5])
+    awards = []
+    for positions, b, r, name in ctx.awards:
+        for p in positions:
+            awards.append((int(tree.order[p]), b, plan.rank_names[r], name))
+    awards.sort(key=lambda a: (a[0], a[1]))
+    named = [
+        (tree.ids[c].item() if hasattr(tree.ids[c], "item") else tree.ids[c], plan.bonuses[b].id, r, a)
+        for c, b, r, a in awards
+    ]
+    return CloseResult(
+        plan=plan,
+        period=period,
+        ids=tree.ids,
+        pv=canon("pv"),
+        cv=canon("cv"),
+        gv=canon("gv"),
+        qv=canon("qv"),
+        active=canon("active"),
+        rank=canon("rank"),
+        highest_rank=canon("highest_rank"),
+        bonuses={b: canon(b) for b in plan.bonus_ids()},
+        total=canon("total"),
+        ledger=ledger,
+        awards=named,
+        total_cv=total_cv,
+    )

@@ -1,0 +1,178 @@
+"""The sponsor tree, validated and relabelled once into depth-first preorder.
+
+Members are first put in canonical id order (docs/semantics.md section 2), then relabelled so that parents
+come before children and every subtree is a contiguous range. Every later pass is a loop over these arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from compplan.errors import InputError, ProblemCollector
+from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, format_id, ids_like
+from compplan.kernels.tree import preorder, tree_arrays
+
+#: Problems of one kind listed before the rest are summarised.
+ROWS_SHOWN = 20
+
+
+def add_rows(problems: ProblemCollector, code: str, rows: np.ndarray, message: Any, where: Any) -> None:
+    """Add one problem per row (the first :data:`ROWS_SHOWN`), then one line counting the rest."""
+    for row in rows[:ROWS_SHOWN]:
+        problems.add(code, message(int(row)), where(int(row)))
+    if len(rows) > ROWS_SHOWN:
+        problems.add(code, f"... and {len(rows) - ROWS_SHOWN} more rows with the same problem ({code})")
+
+
+@dataclass(frozen=True, eq=False)
+class Genealogy:
+    """A validated sponsor forest in preorder.
+
+    Attributes
+    ----------
+    ids : ndarray
+        Member ids in canonical order (row ``c`` of every output table).
+    order : int64[n]
+        ``order[pos]`` = canonical row of the member at preorder position ``pos``.
+    position : int64[n]
+        ``position[c]`` = preorder position of canonical row ``c``.
+    parent : int64[n]
+        Preorder position of the sponsor of each position, ``-1`` for a root.
+    end : int64[n]
+        Subtree of position ``v`` is ``[v, end[v])``.
+    depth : int64[n]
+        Depth of each position (0 for roots).
+    enrolled : int64[n]
+        Enrolment day (days since 1970-01-01) of each position.
+    members : Members
+        The input table, for messages.
+    input_row : int64[n]
+        ``input_row[c]`` = row of canonical row ``c`` in ``members``.
+    """
+
+    ids: IdArray
+    order: Int64Array
+    position: Int64Array
+    parent: Int64Array
+    end: Int64Array
+    depth: Int64Array
+    enrolled: Int64Array
+    members: Members
+    input_row: Int64Array
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def build(cls, members: Members) -> Genealogy:
+        """Validate ``members`` and relabel the tree.
+
+        Raises
+        ------
+        InputError
+            Listing duplicate ids, unknown sponsors and cycles, each with the member id and its line.
+        """
+        n = len(members)
+        problems = ProblemCollector()
+        if n > MAX_MEMBERS:
+            raise InputError(f"{members.source}: {n} members is above the limit of {MAX_MEMBERS}")
+        perm = np.argsort(members.ids, kind="stable").astype(np.int64)
+        ids = members.ids[perm]
+        dup = np.nonzero(ids[1:] == ids[:-1])[0] + 1 if n > 1 else np.zeros(0, dtype=np.int64)
+        add_rows(
+            problems,
+            "duplicate_id",
+            perm[dup],
+            lambda r: f"duplicate member id {format_id(members.ids[r])}",
+            members.where,
+        )
+        sponsor_rows = np.nonzero(~members.is_root)[0]
+        sponsors, ok = ids_like(members.sponsor_ids[sponsor_rows], ids)
+        found = np.searchsorted(ids, sponsors) if n else np.zeros(len(sponsors), dtype=np.int64)
+        clipped = np.minimum(found, max(n - 1, 0))
+        ok &= (found < n) & (ids[clipped] == sponsors) if n else np.zeros(len(sponsors), dtype=bool)
+        add_rows(
+            problems,
+            "unknown_sponsor",
+            sponsor_rows[~ok],
+            lambda r: (
+                f"member {format_id(members.ids[r])}: sponsor {format_id(members.sponsor_ids[r])} is not a member"
+            ),
+            members.where,
+        )
+        problems.raise_if_any(InputError, title=f"{members.source}: invalid members")
+        canon_of_input = np.empty(n, dtype=np.int64)
+        canon_of_input[perm] = np.arange(n, dtype=np.int64)
+        parent_by_input = np.full(n, -1, dtype=np.int64)
+        parent_by_input[sponsor_rows] = found
+        parent = parent_by_input[perm]  # canonical row -> canonical row of the sponsor
+        order, position, visited = preorder(parent)
+        if visited < n:
+            _report_cycles(parent, position, ids, perm, members, problems)
+            problems.raise_if_any(InputError, title=f"{members.source}: the sponsor tree has a cycle")
+        parent_pos, end, depth = tree_arrays(order, position, parent)
+        enrolled = members.enrolled_on.astype("datetime64[D]").astype(np.int64)[perm][order]
+        return cls(ids, order, position, parent_pos, end, depth, enrolled, members, perm)
+
+    def where(self, canonical_row: int) -> str:
+        """Location of a member (by canonical row) in the members input."""
+        return self.members.where(int(self.input_row[canonical_row]))
+
+    def lookup(self, ids: Any) -> tuple[Int64Array, BoolArray]:
+        """Canonical rows of ``ids`` and a mask of which were found."""
+        values, ok = ids_like(ids, self.ids)
+        n = len(self.ids)
+        if n == 0:
+            return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
+        rows = np.searchsorted(self.ids, values)
+        clipped = np.minimum(rows, n - 1)
+        ok &= (rows < n) & (self.ids[clipped] == values)
+        return clipped.astype(np.int64), ok
+
+
+def _report_cycles(
+    parent: Int64Array,
+    position: Int64Array,
+    ids: IdArray,
+    perm: Int64Array,
+    members: Members,
+    problems: ProblemCollector,
+) -> None:
+    """Name every cycle among the members that no root reaches (an error path: plain Python is fine)."""
+    state = np.zeros(len(parent), dtype=np.int8)  # 0 unseen, 1 on the current walk, 2 done
+    below = 0
+    cycles = 0
+    for start in np.nonzero(position < 0)[0]:
+        if state[start]:
+            continue
+        walk = []
+        v = int(start)
+        while state[v] == 0:
+            state[v] = 1
+            walk.append(v)
+            v = int(parent[v])
+        if state[v] == 1:  # closed a new cycle at v
+            ring = walk[walk.index(v) :]
+            cycles += 1
+            if cycles <= ROWS_SHOWN:
+                names = [format_id(ids[c]) for c in ring[:10]] + [format_id(ids[ring[0]])]
+                more = f" (+{len(ring) - 10} more)" if len(ring) > 10 else ""
+                if len(ring) == 1:
+                    text = f"member {names[0]} sponsors itself"
+                else:
+                    text = "sponsor cycle: " + " -> ".join(names[:-1]) + more + " -> " + names[-1]
+                problems.add("cycle", text, members.where(int(perm[min(ring)])))
+            below += len(walk) - len(ring)
+        else:
+            below += len(walk)
+        for c in walk:
+            state[c] = 2
+    if cycles > ROWS_SHOWN:
+        problems.add("cycle", f"... and {cycles - ROWS_SHOWN} more cycles")
+    if below:
+        problems.add(
+            "cycle", f"{below} more members are cut off from every root because their sponsor line runs into a cycle"
+        )

@@ -1,0 +1,284 @@
+"""Period inputs as flat numpy columns: members, orders, period, state.
+
+Ids are either ``int64`` (when every id is a canonical integer) or unicode text; the canonical order of
+docs/semantics.md section 2 is then simply numpy's sort order of that array. Volumes are ``int64`` volume
+units at ``decimals`` places. Each table remembers where it came from (``source`` and, for files, the line
+of every row), so errors can point at the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from compplan.errors import InputError, ProblemCollector
+from compplan.money import parse_decimal, to_units
+
+IdArray = npt.NDArray[Any]
+Int64Array = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+DateArray = npt.NDArray[np.datetime64]
+
+#: Largest |pv| or |cv| of one order line, in volume units (docs/semantics.md section 1).
+MAX_LINE_UNITS = 10**12
+#: Largest sum of |pv| (and of |cv|) over a period's order lines, in volume units.
+MAX_TOTAL_UNITS = 10**15
+MAX_MEMBERS = 2**31 - 1
+
+_CANONICAL_INT = re.compile(r"^(0|-?[1-9][0-9]{0,18})$")
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def canonical_int(text: str) -> int | None:
+    """Return the integer of a canonical integer id text (``"17"``, ``"-3"``), else ``None``."""
+    if _CANONICAL_INT.match(text):
+        value = int(text)
+        if -_INT64_MAX <= value <= _INT64_MAX:
+            return value
+    return None
+
+
+def id_array(values: Iterable[Any]) -> IdArray:
+    """Turn ids (ints or text) into an ``int64`` array when all are canonical integers, else a text array."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        return values.astype(np.int64, copy=False)
+    texts = [str(v) if not isinstance(v, str) else v for v in values]
+    ints = [canonical_int(t) for t in texts]
+    if all(i is not None for i in ints):
+        return np.array(ints, dtype=np.int64)
+    return np.array(texts, dtype=np.str_) if texts else np.array([], dtype="<U1")
+
+
+def ids_like(values: Iterable[Any], like: IdArray) -> tuple[IdArray, BoolArray]:
+    """Convert ids to the kind of ``like`` (int64 or text); also return which ones could not be converted.
+
+    An id that is not a canonical integer can never match an integer-id table; it is marked invalid.
+    """
+    if like.dtype.kind == "i":
+        if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+            arr = values.astype(np.int64, copy=False)
+            return arr, np.ones(len(arr), dtype=bool)
+        ints = [canonical_int(v if isinstance(v, str) else str(v)) for v in values]
+        ok = np.array([i is not None for i in ints], dtype=bool)
+        return np.array([i if i is not None else 0 for i in ints], dtype=np.int64), ok
+    texts = values.astype(str) if isinstance(values, np.ndarray) else np.array([str(v) for v in values], dtype=np.str_)
+    return texts, np.ones(len(texts), dtype=bool)
+
+
+def format_id(value: Any) -> str:
+    """An id as it appears in messages and output files."""
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def _dates(values: Iterable[Any]) -> DateArray:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+        return values.astype("datetime64[D]")
+    return np.array([np.datetime64(v, "D") for v in values], dtype="datetime64[D]")
+
+
+def _volumes(values: Iterable[Any], decimals: int, what: str, problems: ProblemCollector, source: str) -> Int64Array:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        return values.astype(np.int64, copy=False)
+    items = list(values)
+    out = np.zeros(len(items), dtype=np.int64)
+    for i, v in enumerate(items):
+        try:
+            if isinstance(v, float):
+                raise ValueError(f"{what} {v!r} is a float; pass text or Decimal so it stays exact")
+            out[i] = to_units(parse_decimal(v if isinstance(v, (str, int, Decimal)) else str(v)), decimals, what)
+        except (ValueError, OverflowError) as exc:
+            problems.add("bad_number", str(exc), f"{source} row {i + 1}")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Members:
+    """The sponsor (enrolment) tree as columns; one row per member.
+
+    Attributes
+    ----------
+    ids : ndarray
+        Member ids, ``int64`` or text (see :func:`id_array`).
+    sponsor_ids : ndarray
+        Sponsor of each member, same kind as ``ids``; ignored where ``is_root``.
+    is_root : ndarray of bool
+        True for members without a sponsor.
+    enrolled_on : ndarray of datetime64[D]
+        Enrolment date.
+    source : str
+        Name used in messages (a file name).
+    lines : ndarray of int64, optional
+        The file line of each row, used in messages.
+    """
+
+    ids: IdArray
+    sponsor_ids: IdArray
+    is_root: BoolArray
+    enrolled_on: DateArray
+    source: str = "members"
+    lines: Int64Array | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def where(self, row: int) -> str:
+        """Location of row ``row`` for messages: ``members.csv:42`` or ``members row 41``."""
+        if self.lines is not None:
+            return f"{self.source}:{int(self.lines[row])}"
+        return f"{self.source} row {row + 1}"
+
+    @classmethod
+    def from_columns(
+        cls,
+        ids: Iterable[Any],
+        sponsor_ids: Iterable[Any],
+        enrolled_on: Iterable[Any],
+        source: str = "members",
+    ) -> Members:
+        """Build from Python sequences; a sponsor of ``None`` or ``""`` marks a root."""
+        ids_arr = id_array(ids)
+        sponsors = list(sponsor_ids)
+        is_root = np.array([s is None or s == "" for s in sponsors], dtype=bool)
+        filled = [ids_arr[0] if r and len(ids_arr) else s for s, r in zip(sponsors, is_root, strict=True)]
+        sponsor_arr, ok = ids_like(filled, ids_arr)
+        dates = _dates(enrolled_on)
+        problems = ProblemCollector()
+        if not (len(ids_arr) == len(sponsor_arr) == len(dates)):
+            problems.add("column_length", "ids, sponsor_ids and enrolled_on must have the same length", source)
+        for row in np.nonzero(~ok & ~is_root)[0]:
+            problems.add(
+                "unknown_sponsor",
+                f"member {format_id(ids_arr[row])}: unknown sponsor {sponsors[row]!r}",
+                f"{source} row {row + 1}",
+            )
+        problems.raise_if_any(InputError)
+        return cls(ids_arr, sponsor_arr, is_root, dates, source)
+
+
+@dataclass(frozen=True, eq=False)
+class Orders:
+    """Order lines of the period as columns; negative lines are returns.
+
+    Attributes
+    ----------
+    member_ids : ndarray
+        The ordering member's id (int or text).
+    dates : ndarray of datetime64[D]
+        Order date.
+    pv, cv : ndarray of int64
+        Volumes in units of ``10**-decimals`` points.
+    decimals : int
+        Decimal places of ``pv`` and ``cv``.
+    """
+
+    member_ids: IdArray
+    dates: DateArray
+    pv: Int64Array
+    cv: Int64Array
+    decimals: int = 2
+    source: str = "orders"
+    lines: Int64Array | None = None
+
+    def __len__(self) -> int:
+        return len(self.member_ids)
+
+    def where(self, row: int) -> str:
+        """Location of row ``row`` for messages."""
+        if self.lines is not None:
+            return f"{self.source}:{int(self.lines[row])}"
+        return f"{self.source} row {row + 1}"
+
+    @classmethod
+    def from_columns(
+        cls,
+        member_ids: Iterable[Any],
+        dates: Iterable[Any],
+        pv: Iterable[Any],
+        cv: Iterable[Any],
+        decimals: int = 2,
+        source: str = "orders",
+    ) -> Orders:
+        """Build from Python sequences; volumes as text, ``Decimal`` or int points (floats are refused)."""
+        problems = ProblemCollector()
+        mids = list(member_ids)
+        ids_arr = np.array([str(m) for m in mids], dtype=np.str_) if mids else np.array([], dtype="<U1")
+        if all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) for m in mids):
+            ids_arr = np.array(mids, dtype=np.int64)
+        pv_arr = _volumes(pv, decimals, "pv", problems, source)
+        cv_arr = _volumes(cv, decimals, "cv", problems, source)
+        date_arr = _dates(dates)
+        if not (len(ids_arr) == len(date_arr) == len(pv_arr) == len(cv_arr)):
+            problems.add("column_length", "member_ids, dates, pv and cv must have the same length", source)
+        problems.raise_if_any(InputError)
+        return cls(ids_arr, date_arr, pv_arr, cv_arr, decimals, source)
+
+    @classmethod
+    def empty(cls, decimals: int = 2) -> Orders:
+        """No orders at all."""
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, np.zeros(0, dtype="datetime64[D]"), z, z, decimals)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed date range ``[start, end]`` (both inclusive) and its label."""
+
+    start: dt.date
+    end: dt.date
+    label: str
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """Parse ``YYYY-MM`` (a calendar month) or ``YYYY-MM-DD..YYYY-MM-DD``."""
+        text = text.strip()
+        try:
+            if ".." in text:
+                a, b = text.split("..", 1)
+                start, end = dt.date.fromisoformat(a.strip()), dt.date.fromisoformat(b.strip())
+            else:
+                m = re.fullmatch(r"(\d{4})-(\d{2})", text)
+                if not m:
+                    raise ValueError
+                year, month = int(m.group(1)), int(m.group(2))
+                start = dt.date(year, month, 1)
+                end = (dt.date(year + month // 12, month % 12 + 1, 1)) - dt.timedelta(days=1)
+        except ValueError:
+            raise InputError(f"period {text!r}: expected YYYY-MM or YYYY-MM-DD..YYYY-MM-DD") from None
+        if end < start:
+            raise InputError(f"period {text!r}: the end is before the start")
+        return cls(start, end, text)
+
+
+@dataclass(frozen=True, eq=False)
+class State:
+    """What one close carries into the next: each member's highest (recognition) rank, by name."""
+
+    ids: IdArray
+    highest_rank: npt.NDArray[np.str_]
+    source: str = "state"
+    lines: Int64Array | None = None
+    plan_name: str | None = None
+    currency: str | None = None
+    period: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def where(self, row: int) -> str:
+        """Location of row ``row`` for messages."""
+        if self.lines is not None:
+            return f"{self.source}:{int(self.lines[row])}"
+        return f"{self.source} row {row + 1}"
+
+    @classmethod
+    def from_mapping(cls, highest: Mapping[Any, str], source: str = "state") -> State:
+        """Build from ``{member_id: rank_name}``."""
+        keys = list(highest)
+        return cls(id_array(keys), np.array([highest[k] for k in keys], dtype=np.str_), source)

@@ -1,0 +1,123 @@
+"""Percentage bonuses over the preorder tree (docs/semantics.md 3.4).
+
+Every kernel adds each line's rounded amount to ``totals[payee]`` and returns the number of non-zero lines.
+When ``emit`` is true it also writes line ``i`` to ``ledger.<column>[start + i]``; the wrapper sizes the
+buffers by a first call with ``emit=False``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from compplan.kernels._jit import jit
+from compplan.kernels.money import apply_rate
+
+
+class LedgerBuffer(NamedTuple):
+    """Preallocated ledger columns (positions, volume units, ppm, minor units)."""
+
+    payee: np.ndarray
+    source: np.ndarray
+    level: np.ndarray
+    basis: np.ndarray
+    rate: np.ndarray
+    amount: np.ndarray
+
+
+@jit
+def _emit(ledger, i, payee, source, level, basis, rate, amount):  # type: ignore[no-untyped-def]
+    ledger.payee[i] = payee
+    ledger.source[i] = source
+    ledger.level[i] = level
+    ledger.basis[i] = basis
+    ledger.rate[i] = rate
+    ledger.amount[i] = amount
+
+
+@jit
+def nearest_qualified_ancestor(parent, qualified):  # type: ignore[no-untyped-def]
+    """For each member, the closest strict ancestor that is qualified, or -1: dynamic compression in O(n)."""
+    n = parent.shape[0]
+    out = np.full(n, -1, dtype=np.int64)
+    for v in range(n):
+        p = parent[v]
+        if p >= 0:
+            out[v] = p if qualified[p] else out[p]
+    return out
+
+
+@jit
+def unilevel(step, basis, qualified, rank, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+    """Pay level ``k`` uplines ``rates[rank[u], k - 1]`` of each source's basis.
+
+    ``step`` is the parent array (no compression) or :func:`nearest_qualified_ancestor` (dynamic
+    compression), so the walk from a source costs at most ``levels`` steps either way.
+    """
+    levels = rates.shape[1]
+    lines = 0
+    for s in range(basis.shape[0]):
+        b = basis[s]
+        if b == 0:
+            continue
+        u = step[s]
+        k = 0
+        while u >= 0 and k < levels:
+            if qualified[u]:
+                rate = rates[rank[u], k]
+                amount = apply_rate(b, rate, money)
+                if amount != 0:
+                    totals[u] += amount
+                    if emit:
+                        _emit(ledger, start + lines, u, s, k + 1, b, rate, amount)
+                    lines += 1
+            u = step[u]
+            k += 1
+    return lines
+
+
+@jit
+def fast_start(parent, basis, qualified, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+    """Pay the ``g``-th enroller ``rates[g - 1]`` of a new member's fast-start basis; no compression."""
+    generations = rates.shape[0]
+    lines = 0
+    for s in range(basis.shape[0]):
+        b = basis[s]
+        if b == 0:
+            continue
+        u = parent[s]
+        g = 0
+        while u >= 0 and g < generations:
+            if qualified[u]:
+                amount = apply_rate(b, rates[g], money)
+                if amount != 0:
+                    totals[u] += amount
+                    if emit:
+                        _emit(ledger, start + lines, u, s, g + 1, b, rates[g], amount)
+                    lines += 1
+            u = parent[u]
+            g += 1
+    return lines
+
+
+@jit
+def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+    """Pay each qualified member the rate of the last tier whose ``min_volume <= tier_volume``."""
+    n_tiers = min_volume.shape[0]
+    lines = 0
+    for m in range(basis.shape[0]):
+        if not qualified[m] or basis[m] == 0:
+            continue
+        t = -1
+        while t + 1 < n_tiers and min_volume[t + 1] <= tier_volume[m]:
+            t += 1
+        if t < 0:
+            continue
+        amount = apply_rate(basis[m], rates[t], money)
+        if amount != 0:
+            totals[m] += amount
+            if emit:
+                _emit(ledger, start + lines, m, m, 0, basis[m], rates[t], amount)
+            lines += 1
+    return lines

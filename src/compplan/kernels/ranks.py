@@ -1,0 +1,111 @@
+"""Activity and paid-as ranks, bottom-up over the preorder tree (docs/semantics.md 3.2-3.3)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from compplan.kernels._jit import jit
+
+#: Marks a requirement a rank does not set.
+UNSET = np.iinfo(np.int64).min
+
+
+class RankParams(NamedTuple):
+    """A rank ladder as arrays; index 0 is the entry rank. Unset thresholds hold ``UNSET``."""
+
+    need_active: np.ndarray  # bool[K]
+    min_pv: np.ndarray  # int64[K]
+    min_gv: np.ndarray  # int64[K]
+    min_qv: np.ndarray  # int64[K]
+    leg_cap: np.ndarray  # int64[K], floor(min_qv * max_leg_share)
+    min_actives: np.ndarray  # int64[K]
+    leg_start: np.ndarray  # int64[K + 1], rules of rank r are leg_rank[leg_start[r]:leg_start[r + 1]]
+    leg_rank: np.ndarray  # int64[total rules]
+    leg_count: np.ndarray  # int64[total rules]
+
+
+@jit
+def activity(pv, cv, min_pv, min_cv):  # type: ignore[no-untyped-def]
+    """``pv >= min_pv and cv >= min_cv`` per member."""
+    n = pv.shape[0]
+    out = np.empty(n, dtype=np.bool_)
+    for v in range(n):
+        out[v] = pv[v] >= min_pv and cv[v] >= min_cv
+    return out
+
+
+@jit
+def _leg_volume(v, end, gv, pv, cap):  # type: ignore[no-untyped-def]
+    total = pv[v]
+    c = v + 1
+    while c < end[v]:
+        total += gv[c] if gv[c] < cap else cap
+        c = end[c]
+    return total
+
+
+@jit
+def paid_as_ranks(end, pv, gv, active, params):  # type: ignore[no-untyped-def]
+    """Paid-as rank and output QV per member.
+
+    Visits members children-first (reverse preorder) so a leg rule can read the best rank anywhere in each
+    child's subtree (``best[c]``), computed in the same pass.
+
+    Returns
+    -------
+    rank : int64[n]
+    qv : int64[n]
+        ``qv_R`` for the paid-as rank when it sets ``min_qv``, else ``gv``.
+    """
+    n = pv.shape[0]
+    k_ranks = params.min_pv.shape[0]
+    rank = np.zeros(n, dtype=np.int64)
+    qv = gv.copy()
+    best = np.zeros(n, dtype=np.int64)
+    legs_at_least = np.zeros(k_ranks + 1, dtype=np.int64)
+    has_leg_rules = params.leg_rank.shape[0] > 0
+    for v in range(n - 1, -1, -1):
+        actives = 0
+        best_below = 0
+        if has_leg_rules:
+            legs_at_least[:] = 0
+        c = v + 1
+        while c < end[v]:
+            if active[c]:
+                actives += 1
+            if best[c] > best_below:
+                best_below = best[c]
+            if has_leg_rules:
+                legs_at_least[best[c]] += 1
+            c = end[c]
+        if has_leg_rules:  # turn "legs whose best is exactly r" into "legs whose best is >= r"
+            for r in range(k_ranks - 2, -1, -1):
+                legs_at_least[r] += legs_at_least[r + 1]
+        chosen = 0
+        for r in range(k_ranks - 1, 0, -1):
+            if params.need_active[r] and not active[v]:
+                continue
+            if params.min_pv[r] != UNSET and pv[v] < params.min_pv[r]:
+                continue
+            if params.min_gv[r] != UNSET and gv[v] < params.min_gv[r]:
+                continue
+            if params.min_actives[r] != UNSET and actives < params.min_actives[r]:
+                continue
+            ok = True
+            for j in range(params.leg_start[r], params.leg_start[r + 1]):
+                if legs_at_least[params.leg_rank[j]] < params.leg_count[j]:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            if params.min_qv[r] != UNSET and _leg_volume(v, end, gv, pv, params.leg_cap[r]) < params.min_qv[r]:
+                continue
+            chosen = r
+            break
+        rank[v] = chosen
+        if params.min_qv[chosen] != UNSET:
+            qv[v] = _leg_volume(v, end, gv, pv, params.leg_cap[chosen])
+        best[v] = chosen if chosen > best_below else best_below
+    return rank, qv

@@ -1,0 +1,369 @@
+"""The plan language: pydantic v2 models of a compensation plan.
+
+Field meanings are defined in docs/semantics.md. Amounts are kept as exact :class:`~decimal.Decimal`
+values here (points, currency units, fractions); the compiler turns them into scaled integers.
+This module never imports numpy or numba, so ``compplan validate`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from compplan.money import CURRENCY_MINOR_UNITS, RATE_SCALE, parse_decimal, parse_rate
+
+#: Upper bound of a plan threshold in volume units and of a cash award in minor units (docs/semantics.md 1).
+MAX_PLAN_UNITS = 10**12
+#: Column names of the member table that a bonus id may not take.
+RESERVED_COLUMNS = frozenset({"id", "pv", "gv", "qv", "active", "rank", "highest_rank", "total"})
+MAX_LEVELS = 64
+
+
+def _rate(value: object) -> Decimal:
+    return Decimal(parse_rate(value)) / RATE_SCALE
+
+
+def _amount(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ValueError(f"expected a decimal number such as 100 or 12.50, got {value!r}")
+    number = parse_decimal(value)
+    if number < 0:
+        raise ValueError(f"must be >= 0, got {value}")
+    return number
+
+
+def _text(value: object) -> object:
+    # Plan versions like 2026.1 arrive as text already (the loader keeps decimals as text); accept ints too.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+_NUMBER_SCHEMA = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?$"}]}
+_RATE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1},
+        {"type": "string", "pattern": r"^\d+(\.\d+)?%?$"},
+    ],
+    "description": "A rate: 5%, '0.05' or 0.05 (at most 6 decimal places as a fraction, 0..100%).",
+}
+
+#: An exact rate in [0, 1] with at most 6 decimal places.
+Rate = Annotated[Decimal, BeforeValidator(_rate), WithJsonSchema(_RATE_SCHEMA)]
+#: A non-negative volume in points (decimal places checked against ``plan.volume_decimals``).
+Volume = Annotated[Decimal, BeforeValidator(_amount), WithJsonSchema({**_NUMBER_SCHEMA, "description": "Points."})]
+#: A non-negative amount of money in currency units (decimal places checked against the minor units).
+Money = Annotated[Decimal, BeforeValidator(_amount), WithJsonSchema({**_NUMBER_SCHEMA, "description": "Money."})]
+BonusId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+RankName = Annotated[str, Field(min_length=1, max_length=64)]
+VolumeKind = Literal["cv", "pv"]
+
+
+class StrictModel(BaseModel):
+    """Base of every plan model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class PlanMeta(StrictModel):
+    """Identity, currency and number formats of the plan (section ``plan:``)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    version: Annotated[str, BeforeValidator(_text)] = "1"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD.")]
+    minor_units: Annotated[int | None, Field(ge=0, le=3)] = None
+    rounding: Literal["half_up", "half_even", "down"] = "half_up"
+    volume_decimals: Annotated[int, Field(ge=0, le=3)] = 2
+
+
+class Activity(StrictModel):
+    """Who is active this period: ``pv >= min_pv`` and ``cv >= min_cv``."""
+
+    min_pv: Volume
+    min_cv: Volume = Decimal(0)
+
+
+class LegRule(StrictModel):
+    """At least ``count`` frontline legs each containing a member of paid-as rank >= ``rank``."""
+
+    rank: RankName
+    count: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class Rank(StrictModel):
+    """One step of the rank ladder and its requirements (all must hold)."""
+
+    name: RankName
+    active: StrictBool | None = Field(default=None, description="Must be active; default true except the entry rank.")
+    min_pv: Volume | None = None
+    min_gv: Volume | None = None
+    min_qv: Volume | None = None
+    max_leg_share: Rate | None = Field(default=None, description="Max share of min_qv one leg may supply.")
+    min_personal_actives: Annotated[int | None, Field(ge=0, le=1_000_000)] = None
+    legs: list[LegRule] = Field(default_factory=list)
+
+    @property
+    def has_requirements(self) -> bool:
+        """Whether the rank sets any requirement (the entry rank must not)."""
+        return bool(
+            self.active
+            or self.legs
+            or any(v is not None for v in (self.min_pv, self.min_gv, self.min_qv, self.max_leg_share))
+            or self.min_personal_actives is not None
+        )
+
+
+class _Bonus(StrictModel):
+    id: BonusId
+    description: str = ""
+
+
+class _QualifiedBonus(_Bonus):
+    min_rank: RankName | None = Field(default=None, description="Lowest paid-as rank that earns; default entry.")
+    require_active: StrictBool = True
+
+
+class Unilevel(_QualifiedBonus):
+    """Percentage per sponsor-tree level of each downline member's own volume."""
+
+    type: Literal["unilevel"]
+    basis: VolumeKind = "cv"
+    compression: Literal["none", "dynamic"] = "none"
+    rates: Annotated[list[Rate], Field(min_length=1, max_length=MAX_LEVELS)] | None = None
+    paid_levels: dict[RankName, Annotated[int, Field(ge=0, le=MAX_LEVELS)]] | None = None
+    rates_by_rank: dict[RankName, Annotated[list[Rate], Field(max_length=MAX_LEVELS)]] | None = None
+
+    @model_validator(mode="after")
+    def _one_rate_table(self) -> Unilevel:
+        if (self.rates is None) == (self.rates_by_rank is None):
+            raise ValueError("give exactly one of 'rates' or 'rates_by_rank'")
+        if self.paid_levels is not None and self.rates is None:
+            raise ValueError("'paid_levels' goes with 'rates'; with 'rates_by_rank' list the levels per rank")
+        return self
+
+
+class FastStart(_QualifiedBonus):
+    """Percentage per enroller generation on a new member's orders in its first ``days`` days."""
+
+    type: Literal["fast_start"]
+    basis: VolumeKind = "cv"
+    days: Annotated[int, Field(ge=1, le=3660)]
+    rates: Annotated[list[Rate], Field(min_length=1, max_length=MAX_LEVELS)]
+
+
+class Tier(StrictModel):
+    """A tier of a tiered percentage: ``rate`` applies from ``min_volume`` up."""
+
+    min_volume: Volume
+    rate: Rate
+
+
+class PersonalTier(_QualifiedBonus):
+    """A percentage of the member's own basis that rises with its PV (or GV) tier."""
+
+    type: Literal["personal_tier"]
+    basis: VolumeKind = "cv"
+    tier_volume: Literal["pv", "gv"] = "pv"
+    tiers: Annotated[list[Tier], Field(min_length=1, max_length=MAX_LEVELS)]
+
+
+class AdvancementAward(StrictModel):
+    """What reaching a rank for the first time pays: cash and/or a named non-cash award."""
+
+    cash: Money = Decimal(0)
+    award: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AdvancementAward:
+        if self.cash == 0 and self.award is None:
+            raise ValueError("give 'cash', 'award' or both")
+        return self
+
+
+class RankAdvancement(_Bonus):
+    """One-time awards the first time a member's highest rank reaches a rank."""
+
+    type: Literal["rank_advancement"]
+    awards: Annotated[dict[RankName, AdvancementAward], Field(min_length=1)]
+    pay_skipped: StrictBool = True
+
+
+Bonus = Annotated[Unilevel | FastStart | PersonalTier | RankAdvancement, Field(discriminator="type")]
+BONUS_TYPES: dict[str, type[_Bonus]] = {
+    "unilevel": Unilevel,
+    "fast_start": FastStart,
+    "personal_tier": PersonalTier,
+    "rank_advancement": RankAdvancement,
+}
+
+
+class Plan(StrictModel):
+    """A complete compensation plan. Build it with :func:`compplan.load_plan` or :func:`compplan.parse_plan`."""
+
+    model_config = ConfigDict(title="compplan plan")
+
+    plan: PlanMeta
+    activity: Activity
+    ranks: Annotated[list[Rank], Field(min_length=1, max_length=255)]
+    bonuses: list[Bonus] = Field(default_factory=list)
+
+    @field_validator("bonuses", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @model_validator(mode="after")
+    def _cross_references(self, info: ValidationInfo) -> Plan:
+        # The loader runs these checks itself to attach file positions; direct construction gets them here.
+        if not (info.context or {}).get("skip_cross_checks"):
+            problems = list(cross_check(self))
+            if problems:
+                raise ValueError("; ".join(f"{'.'.join(map(str, path))}: {msg}" for path, _, msg in problems))
+        return self
+
+    # -- derived facts, used by the compiler, the reference and the reports --
+    @property
+    def minor_units(self) -> int:
+        """Decimal places of the currency's minor unit."""
+        if self.plan.minor_units is not None:
+            return self.plan.minor_units
+        return CURRENCY_MINOR_UNITS[self.plan.currency]
+
+    @property
+    def rank_names(self) -> list[str]:
+        """Rank names from the entry rank up."""
+        return [r.name for r in self.ranks]
+
+    def rank_index(self, name: str) -> int:
+        """Position of the rank called ``name`` in the ladder."""
+        return self.rank_names.index(name)
+
+    def bonus_ids(self) -> list[str]:
+        """Bonus ids in plan order (the member table's bonus columns)."""
+        return [b.id for b in self.bonuses]
+
+
+Path = tuple[str | int, ...]
+
+
+def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
+    """Yield ``(path, code, message)`` for every rule pydantic's field checks cannot see.
+
+    Cross references (a rank named in a rule exists), uniqueness, decimal places against the plan's own
+    precision, and bounds. The loader turns each path into a file position.
+    """
+    names = [r.name for r in plan.ranks]
+    known = set(names)
+    hint = ", ".join(names)
+    vdec, mdec = plan.plan.volume_decimals, None
+    if plan.plan.minor_units is None and plan.plan.currency not in CURRENCY_MINOR_UNITS:
+        yield (
+            ("plan", "currency"),
+            "unknown_currency",
+            f"currency {plan.plan.currency} is not in compplan's table; set plan.minor_units explicitly",
+        )
+    else:
+        mdec = plan.minor_units
+
+    def volume(path: Path, value: Decimal | None) -> Iterator[tuple[Path, str, str]]:
+        if value is None:
+            return
+        scaled = value.scaleb(vdec)
+        if scaled != scaled.to_integral_value():
+            yield path, "too_precise", f"{value} has more than volume_decimals={vdec} decimal places"
+        elif scaled > MAX_PLAN_UNITS:
+            yield path, "out_of_range", f"{value} is above the bound of {MAX_PLAN_UNITS} volume units"
+
+    def rank_ref(path: Path, name: str | None) -> Iterator[tuple[Path, str, str]]:
+        if name is not None and name not in known:
+            yield path, "unknown_rank", f"unknown rank {name!r}; the plan's ranks are: {hint}"
+
+    seen: dict[str, int] = {}
+    for i, r in enumerate(plan.ranks):
+        if r.name in seen:
+            yield ("ranks", i, "name"), "duplicate_rank", f"rank {r.name!r} is already defined at ranks[{seen[r.name]}]"
+        seen.setdefault(r.name, i)
+        if i == 0 and r.has_requirements:
+            yield (
+                ("ranks", 0),
+                "entry_rank_requirements",
+                f"the first rank ({r.name!r}) is the entry rank every member holds and cannot have "
+                "requirements; add a lower entry rank or move them up",
+            )
+        if r.max_leg_share is not None and r.min_qv is None:
+            yield ("ranks", i, "max_leg_share"), "leg_share_without_qv", "max_leg_share needs min_qv on the same rank"
+        for field in ("min_pv", "min_gv", "min_qv"):
+            yield from volume(("ranks", i, field), getattr(r, field))
+        for j, leg in enumerate(r.legs):
+            yield from rank_ref(("ranks", i, "legs", j, "rank"), leg.rank)
+    yield from volume(("activity", "min_pv"), plan.activity.min_pv)
+    yield from volume(("activity", "min_cv"), plan.activity.min_cv)
+
+    ids: dict[str, int] = {}
+    for b, bonus in enumerate(plan.bonuses):
+        where: Path = ("bonuses", b)
+        if bonus.id in RESERVED_COLUMNS:
+            yield (*where, "id"), "reserved_id", f"bonus id {bonus.id!r} is a member-table column name; pick another"
+        if bonus.id in ids:
+            yield (
+                (*where, "id"),
+                "duplicate_bonus",
+                f"bonus id {bonus.id!r} is already used by bonuses[{ids[bonus.id]}]",
+            )
+        ids.setdefault(bonus.id, b)
+        if isinstance(bonus, _QualifiedBonus):
+            yield from rank_ref((*where, "min_rank"), bonus.min_rank)
+        if isinstance(bonus, Unilevel):
+            for name, n in (bonus.paid_levels or {}).items():
+                yield from rank_ref((*where, "paid_levels", name), name)
+                if bonus.rates is not None and n > len(bonus.rates):
+                    yield (
+                        (*where, "paid_levels", name),
+                        "too_many_levels",
+                        f"{name} is paid {n} levels but 'rates' has only {len(bonus.rates)}",
+                    )
+            for name in bonus.rates_by_rank or {}:
+                yield from rank_ref((*where, "rates_by_rank", name), name)
+        elif isinstance(bonus, PersonalTier):
+            for t, tier in enumerate(bonus.tiers):
+                yield from volume((*where, "tiers", t, "min_volume"), tier.min_volume)
+                if t and tier.min_volume <= bonus.tiers[t - 1].min_volume:
+                    yield (
+                        (*where, "tiers", t, "min_volume"),
+                        "tiers_not_increasing",
+                        "tiers must have strictly increasing min_volume",
+                    )
+        elif isinstance(bonus, RankAdvancement):
+            for name, award in bonus.awards.items():
+                yield from rank_ref((*where, "awards", name), name)
+                if name == names[0]:
+                    yield (
+                        (*where, "awards", name),
+                        "entry_rank_award",
+                        "every member holds the entry rank; it cannot be advanced to",
+                    )
+                if mdec is not None:
+                    scaled = award.cash.scaleb(mdec)
+                    if scaled != scaled.to_integral_value():
+                        yield (
+                            (*where, "awards", name, "cash"),
+                            "too_precise",
+                            f"{award.cash} has more than {mdec} decimal places for {plan.plan.currency}",
+                        )
+                    elif scaled > MAX_PLAN_UNITS:
+                        yield (
+                            (*where, "awards", name, "cash"),
+                            "out_of_range",
+                            f"{award.cash} is above the bound of {MAX_PLAN_UNITS} minor units",
+                        )

@@ -1,0 +1,369 @@
+"""Hypothesis strategies: random sponsor forests, orders, periods, prior states and valid plans.
+
+Everything is generated as plain Python values (ids, dates, ``Decimal`` volumes) and plans as dicts validated by
+``compplan.spec.models.Plan.model_validate``, so the same scenario can be fed to the reference and to the engine.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from compplan.spec.models import Plan
+
+MemberRow = tuple[Any, Any, datetime.date]
+OrderRow = tuple[Any, datetime.date, Decimal, Decimal]
+
+RANK_NAMES = [
+    "Member",
+    "Bronze",
+    "Silver",
+    "Gold",
+    "Platinum",
+    "Diamond",
+    "Team Leader",
+    "Étoile",
+    "Executive",
+    "Z",
+]
+# Money decimals of the currencies used (docs: from the ISO 4217 table unless plan.minor_units is set).
+CURRENCIES = {"USD": 2, "JPY": 0, "KWD": 3, "EUR": 2}
+# Rates that make rounding ties likely on bases with whole cents (x.xx5 products) and some awkward ones.
+RATE_TEXTS = [
+    "5%",
+    "0.0375",
+    "2.5%",
+    "12.5%",
+    "50%",
+    "1%",
+    "10%",
+    "3%",
+    "7%",
+    "0.333333",
+    "100%",
+    "0%",
+    "0.000001",
+    "3.125%",
+    "0.05",
+    "20%",
+    "0.125",
+    "0.5",
+    "37.5%",
+    "0.0125",
+]
+# Volume thresholds (points, at most 2 decimals) near the volumes the orders produce.
+THRESHOLDS = ["0", "0.01", "10", "25", "49.99", "50", "100", "100.01", "150", "200", "250", "500", "1000", "2000"]
+LEG_SHARES = ["50%", "60%", "0.333333", "33.3333%", "40%", "100%", "0.5", "75%", "0.000001"]
+
+
+@dataclass
+class Scenario:
+    """One random close: a plan, its inputs and the period."""
+
+    plan: Plan
+    plan_dict: dict[str, Any]
+    members: list[MemberRow]
+    orders: list[OrderRow]
+    period_text: str
+    period_start: datetime.date
+    period_end: datetime.date
+    prior: dict[Any, str] | None
+
+    def __repr__(self) -> str:  # readable falsifying examples
+        lines = [
+            "Scenario(",
+            f"  plan_dict={self.plan_dict!r},",
+            f"  period={self.period_text!r},",
+            f"  members={self.members!r},",
+            f"  orders={self.orders!r},",
+            f"  prior={self.prior!r},",
+            ")",
+        ]
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Periods
+
+
+@st.composite
+def periods(draw: st.DrawFn) -> tuple[str, datetime.date, datetime.date]:
+    """A period as text (``YYYY-MM`` or ``YYYY-MM-DD..YYYY-MM-DD``) with its inclusive bounds."""
+    year = draw(st.integers(2024, 2027))
+    month = draw(st.integers(1, 12))
+    if draw(st.booleans()):
+        last = calendar.monthrange(year, month)[1]
+        return f"{year:04d}-{month:02d}", datetime.date(year, month, 1), datetime.date(year, month, last)
+    start = datetime.date(year, month, draw(st.integers(1, 28)))
+    end = start + datetime.timedelta(days=draw(st.integers(0, 45)))
+    return f"{start.isoformat()}..{end.isoformat()}", start, end
+
+
+# ------------------------------------------------------------------------------------------------------
+# Forests
+
+
+def _parents(draw: st.DrawFn, n: int) -> list[int | None]:
+    """Parent index of each node 0..n-1 (always an earlier node, so the result is a forest)."""
+    shape = draw(st.sampled_from(["chain", "star", "bushy", "random", "deep", "roots"]))
+    if shape == "chain":
+        parents: list[int | None] = [None] + list(range(n - 1))
+    elif shape == "star":
+        parents = [None] + [0] * (n - 1)
+    elif shape == "bushy":
+        k = draw(st.integers(2, 4))
+        parents = [None] + [(i - 1) // k for i in range(1, n)]
+    elif shape == "roots":  # many small trees
+        parents = [None if draw(st.integers(0, 3)) == 0 else draw(st.integers(0, i - 1)) for i in range(1, n)]
+        parents = [None, *parents]
+    elif shape == "deep":  # mostly a chain with branches
+        parents = [None] + [i - 1 if draw(st.integers(0, 4)) else draw(st.integers(0, i - 1)) for i in range(1, n)]
+    else:
+        parents = [None] + [draw(st.integers(0, i - 1)) for i in range(1, n)]
+    # cut a few extra roots out of any shape
+    for i in draw(st.sets(st.integers(1, max(1, n - 1)), max_size=2)):
+        if i < n:
+            parents[i] = None
+    return parents
+
+
+_ID_ALPHABET = "abcxyzABXZ0179_-.é"
+
+
+def _ids(draw: st.DrawFn, n: int) -> list[Any]:
+    kind = draw(st.sampled_from(["small_int", "int", "str", "numeric_str"]))
+    if kind == "small_int":
+        ints = st.integers(-5, 3 * n + 5)
+    elif kind == "int":
+        ints = st.integers(-(2**40), 2**40)
+    if kind in ("small_int", "int"):
+        return draw(st.lists(ints, min_size=n, max_size=n, unique=True))
+    if kind == "numeric_str":  # text ids of digits: canonical integers or not ("07")
+        text = st.from_regex(r"\A(0|-?[1-9][0-9]{0,3}|0[0-9]{1,2})\Z")
+    else:
+        text = st.text(alphabet=_ID_ALPHABET, min_size=1, max_size=5)
+    return draw(st.lists(text, min_size=n, max_size=n, unique=True))
+
+
+@st.composite
+def forests(
+    draw: st.DrawFn, period_start: datetime.date, period_end: datetime.date, min_size: int = 1, max_size: int = 25
+) -> list[MemberRow]:
+    """Member rows ``(id, sponsor id or None, enrolled_on)`` of a random forest, in shuffled row order.
+
+    Enrolment dates fall before or inside the period (never after its end), often close enough to the period
+    for fast-start windows to cover part of it.
+    """
+    n = draw(st.integers(min_size, max_size))
+    parents = _parents(draw, n)
+    ids = _ids(draw, n)
+    rows = []
+    for i in range(n):
+        offset = draw(
+            st.one_of(
+                st.integers(0, (period_end - period_start).days),  # inside the period
+                st.integers(-120, 0),  # shortly before it
+                st.just(-2000),  # long ago
+            )
+        )
+        enrolled = min(period_start + datetime.timedelta(days=offset), period_end)
+        rows.append((ids[i], None if parents[i] is None else ids[parents[i]], enrolled))
+    return draw(st.permutations(rows))
+
+
+# ------------------------------------------------------------------------------------------------------
+# Orders
+
+
+def _volume() -> st.SearchStrategy[Decimal]:
+    return st.one_of(
+        st.sampled_from(["0", "10", "25", "50", "99.99", "100", "150", "200", "250", "500", "1000", "0.01", "0.25"]).map(
+            Decimal
+        ),
+        st.decimals(min_value=0, max_value=600, places=2, allow_nan=False, allow_infinity=False),
+        st.decimals(min_value=-300, max_value=0, places=2, allow_nan=False, allow_infinity=False),  # returns
+        st.integers(0, 99).map(lambda c: Decimal(c).scaleb(-2)),  # cents: tie-prone bases
+    )
+
+
+@st.composite
+def order_lines(
+    draw: st.DrawFn, members: list[MemberRow], period_start: datetime.date, period_end: datetime.date
+) -> list[OrderRow]:
+    """Order lines: 0..3 per member, dated inside the period and not before the member's enrolment."""
+    lines: list[OrderRow] = []
+    for member_id, _sponsor, enrolled in members:
+        first = max(enrolled, period_start)
+        for _ in range(draw(st.integers(0, 3))):
+            date = first + datetime.timedelta(days=draw(st.integers(0, (period_end - first).days)))
+            pv = draw(_volume())
+            cv = pv if draw(st.booleans()) else draw(_volume())
+            lines.append((member_id, date, pv, cv))
+    return draw(st.permutations(lines))
+
+
+# ------------------------------------------------------------------------------------------------------
+# Plans
+
+
+def _rate_text() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(RATE_TEXTS),
+        st.integers(0, 10**6).map(lambda ppm: f"{Decimal(ppm).scaleb(-6):f}"),
+        st.integers(0, 10**6).map(lambda ppm: f"{Decimal(ppm).scaleb(-4):f}%"),
+    )
+
+
+def _threshold() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(THRESHOLDS),
+        st.decimals(min_value=0, max_value=3000, places=2, allow_nan=False, allow_infinity=False).map(str),
+    )
+
+
+def _maybe(draw: st.DrawFn, out: dict[str, Any], key: str, strategy: st.SearchStrategy[Any], p: int = 2) -> None:
+    """Set ``out[key]`` to a drawn value with probability about 1/p."""
+    if draw(st.integers(0, p - 1)) == 0:
+        out[key] = draw(strategy)
+
+
+def _rank(draw: st.DrawFn, name: str, names: list[str]) -> dict[str, Any]:
+    rank: dict[str, Any] = {"name": name}
+    _maybe(draw, rank, "active", st.booleans(), p=4)
+    _maybe(draw, rank, "min_pv", _threshold())
+    _maybe(draw, rank, "min_gv", _threshold(), p=3)
+    if draw(st.integers(0, 2)) == 0:
+        rank["min_qv"] = draw(_threshold())
+        _maybe(draw, rank, "max_leg_share", st.sampled_from(LEG_SHARES), p=1 if draw(st.booleans()) else 3)
+    _maybe(draw, rank, "min_personal_actives", st.integers(0, 3), p=3)
+    if draw(st.integers(0, 2)) == 0:
+        rank["legs"] = draw(
+            st.lists(
+                st.fixed_dictionaries({"rank": st.sampled_from(names), "count": st.integers(1, 3)}),
+                min_size=1,
+                max_size=2,
+            )
+        )
+    return rank
+
+
+def _qualification(draw: st.DrawFn, bonus: dict[str, Any], names: list[str]) -> None:
+    _maybe(draw, bonus, "min_rank", st.sampled_from(names), p=3)
+    _maybe(draw, bonus, "require_active", st.booleans(), p=3)
+    _maybe(draw, bonus, "basis", st.sampled_from(["cv", "pv"]), p=3)
+
+
+def _unilevel(draw: st.DrawFn, bonus_id: str, names: list[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "unilevel"}
+    _qualification(draw, bonus, names)
+    _maybe(draw, bonus, "compression", st.sampled_from(["none", "dynamic"]), p=1)
+    if draw(st.booleans()):
+        rates = draw(st.lists(_rate_text(), min_size=1, max_size=6))
+        bonus["rates"] = rates
+        if draw(st.booleans()):
+            listed = draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=len(names)))
+            bonus["paid_levels"] = {n: draw(st.integers(0, len(rates))) for n in listed}
+    else:
+        listed = draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names)))
+        bonus["rates_by_rank"] = {n: draw(st.lists(_rate_text(), max_size=5)) for n in listed}
+    return bonus
+
+
+def _fast_start(draw: st.DrawFn, bonus_id: str, names: list[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "fast_start"}
+    _qualification(draw, bonus, names)
+    bonus["days"] = draw(st.one_of(st.integers(1, 90), st.sampled_from([1, 30, 60])))
+    bonus["rates"] = draw(st.lists(_rate_text(), min_size=1, max_size=4))
+    return bonus
+
+
+def _personal_tier(draw: st.DrawFn, bonus_id: str, names: list[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "personal_tier"}
+    _qualification(draw, bonus, names)
+    _maybe(draw, bonus, "tier_volume", st.sampled_from(["pv", "gv"]))
+    volumes = sorted(set(draw(st.lists(_threshold(), min_size=1, max_size=4))), key=Decimal)
+    volumes = [v for i, v in enumerate(volumes) if i == 0 or Decimal(v) != Decimal(volumes[i - 1])]
+    bonus["tiers"] = [{"min_volume": v, "rate": draw(_rate_text())} for v in volumes]
+    return bonus
+
+
+def _rank_advancement(draw: st.DrawFn, bonus_id: str, names: list[str], minor_units: int) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "rank_advancement"}
+    _maybe(draw, bonus, "pay_skipped", st.booleans())
+    listed = draw(st.lists(st.sampled_from(names[1:]), unique=True, min_size=1, max_size=len(names) - 1))
+    awards = {}
+    for name in listed:
+        award: dict[str, Any] = {}
+        if draw(st.integers(0, 3)):
+            award["cash"] = f"{Decimal(draw(st.integers(0, 10**6))).scaleb(-minor_units):f}"
+        if draw(st.integers(0, 2)) == 0 or Decimal(award.get("cash", "0")) == 0:
+            award["award"] = draw(st.sampled_from(["Pin", "Trip", "Cruise for two", "Watch"]))
+        awards[name] = award
+    bonus["awards"] = awards
+    return bonus
+
+
+@st.composite
+def plan_dicts(draw: st.DrawFn) -> dict[str, Any]:
+    """A random valid plan as a dict (validate with ``Plan.model_validate``)."""
+    currency = draw(st.sampled_from(sorted(CURRENCIES)))
+    meta: dict[str, Any] = {
+        "name": "Random plan",
+        "currency": currency,
+        "rounding": draw(st.sampled_from(["half_up", "half_even", "down"])),
+        "volume_decimals": 2,
+    }
+    minor_units = CURRENCIES[currency]
+    if draw(st.integers(0, 9)) == 0:
+        minor_units = draw(st.integers(0, 3))
+        meta["minor_units"] = minor_units
+    activity: dict[str, Any] = {"min_pv": draw(st.sampled_from(["0", "20", "50", "99.99", "100"]))}
+    _maybe(draw, activity, "min_cv", st.sampled_from(["0", "10", "50"]), p=4)
+
+    n_ranks = draw(st.integers(1, 5))
+    names = draw(st.permutations(RANK_NAMES))[:n_ranks]
+    ranks = [{"name": names[0]}] + [_rank(draw, names[i], names) for i in range(1, n_ranks)]
+
+    kinds = ["unilevel", "fast_start", "personal_tier"] + (["rank_advancement"] if n_ranks > 1 else [])
+    bonuses = []
+    for i, kind in enumerate(draw(st.lists(st.sampled_from(kinds), max_size=4))):
+        bonus_id = f"b{i}_{kind}"
+        if kind == "unilevel":
+            bonuses.append(_unilevel(draw, bonus_id, names))
+        elif kind == "fast_start":
+            bonuses.append(_fast_start(draw, bonus_id, names))
+        elif kind == "personal_tier":
+            bonuses.append(_personal_tier(draw, bonus_id, names))
+        else:
+            bonuses.append(_rank_advancement(draw, bonus_id, names, minor_units))
+    return {"plan": meta, "activity": activity, "ranks": ranks, "bonuses": bonuses}
+
+
+def plans() -> st.SearchStrategy[Plan]:
+    """Random valid :class:`Plan` objects."""
+    return plan_dicts().map(Plan.model_validate)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Whole scenarios
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, max_members: int = 25, with_prior: bool = True) -> Scenario:
+    """A random plan, forest, orders and (sometimes) a prior state, for one period."""
+    period_text, start, end = draw(periods())
+    plan_dict = draw(plan_dicts())
+    plan = Plan.model_validate(plan_dict)
+    members = draw(forests(start, end, max_size=max_members))
+    orders = draw(order_lines(members, start, end))
+    prior = None
+    if with_prior and draw(st.booleans()):
+        ids = [m[0] for m in members]
+        chosen = draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
+        prior = {i: draw(st.sampled_from(plan.rank_names)) for i in chosen}
+    return Scenario(plan, plan_dict, members, orders, period_text, start, end, prior)
