@@ -305,7 +305,7 @@ def _prior_highest(tree: Genealogy, plan: Plan, state: State | None) -> Int64Arr
         "unknown_rank",
         np.nonzero(ranks < 0)[0],
         lambda r: (
-            f"member {format_id(state.ids[r])}: highest rank {state.highest_rank[r]!r} is not a rank of "
+            f"member {format_id(state.ids[r])}: highest rank {str(state.highest_rank[r])!r} is not a rank of "
             f"plan {plan.plan.name!r}"
         ),
         state.where,

@@ -200,7 +200,7 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[Path, str, str]]:
         elif kind == "union_tag_invalid":
             tag = (err.get("ctx") or {}).get("tag")
             out.append(
-                (path, "unknown_type", f"unknown bonus type {tag!r}; expected one of: {', '.join(sorted(_TAGS))}")
+                ((*path, "type"), "unknown_type", f"unknown bonus type {tag!r}; expected one of: {', '.join(sorted(_TAGS))}")
             )
         else:
             out.append((path, kind, message))

@@ -1,0 +1,47 @@
+"""Exact money: the kernel's rounding against Python's decimal, and the text conversions."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from compplan.io.csvio import format_column
+from compplan.kernels.money import ROUNDING_MODES, MoneyParams, apply_rate
+from compplan.money import format_units, parse_units
+
+MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    basis=st.integers(-(10**15), 10**15),
+    rate=st.integers(0, 10**6),
+    minor=st.integers(0, 3),
+    vdec=st.integers(0, 3),
+    mode=st.sampled_from(sorted(MODES)),
+)
+@example(basis=125, rate=100_000, minor=2, vdec=2, mode="half_up")  # 1.25 * 10% = 0.125 -> 0.13
+@example(basis=125, rate=100_000, minor=2, vdec=2, mode="half_even")  # -> 0.12
+@example(basis=-125, rate=100_000, minor=2, vdec=2, mode="half_up")  # -> -0.13
+@example(basis=10**15, rate=10**6, minor=3, vdec=0, mode="half_up")  # the largest amount the bounds allow
+def test_apply_rate_matches_decimal(basis: int, rate: int, minor: int, vdec: int, mode: str) -> None:
+    money = MoneyParams(10**minor, 10 ** (6 + vdec), ROUNDING_MODES[mode])
+    exact = Decimal(basis).scaleb(-vdec) * Decimal(rate).scaleb(-6)
+    expected = int(exact.quantize(Decimal(1).scaleb(-minor), rounding=MODES[mode]).scaleb(minor))
+    assert apply_rate(basis, rate, money) == expected
+
+
+@given(st.integers(-(10**17), 10**17), st.integers(0, 3))
+def test_format_and_parse_round_trip(units: int, decimals: int) -> None:
+    text = format_units(units, decimals)
+    assert parse_units(text, decimals) == units
+    assert format_column(np.array([units], dtype=np.int64), decimals)[0] == text
+
+
+def test_parse_units_rejects_excess_precision() -> None:
+    with pytest.raises(ValueError, match="more than 2 decimal places"):
+        parse_units("1.005", 2)
