@@ -199,15 +199,14 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[Path, str, str]]:
             out.append((path, "not_bool", f"expected true or false, got {err['input']!r}"))
         elif kind == "union_tag_invalid":
             tag = (err.get("ctx") or {}).get("tag")
-            out.append(
-                ((*path, "type"), "unknown_type", f"unknown bonus type {tag!r}; expected one of: {', '.join(sorted(_TAGS))}")
-            )
+            out.append(((*path, "type"), "unknown_type", f"unknown bonus type {tag!r}; expected one of: {_TAG_LIST}"))
         else:
             out.append((path, kind, message))
     return out
 
 
 _TAGS = frozenset({"unilevel", "fast_start", "personal_tier", "rank_advancement"})
+_TAG_LIST = ", ".join(sorted(_TAGS))
 
 
 def parse_plan(text: str, filename: str = "<plan>") -> Plan:
