@@ -20,7 +20,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "compplan", *args], capture_output=True, text=True, cwd=ROOT)
 
 
-def close_args(example: str, out: Path, *extra: str, members: Path | None = None, orders: Path | None = None) -> list[str]:
+def close_args(
+    example: str, out: Path, *extra: str, members: Path | None = None, orders: Path | None = None
+) -> list[str]:
     d = EXAMPLES / example
     return [
         "close", "--plan", str(ROOT / "plans" / f"{example}.yaml"), "--members", str(members or d / "members.csv"),
@@ -41,7 +43,13 @@ def test_golden_worked_examples(example: str, tmp_path: Path) -> None:
     assert summary["total_payout"] == f"{cents // 100}.{cents % 100:02d}"
     ledger = (out / "ledger.csv").read_text().splitlines()[1:]
     assert sum(int(line.rsplit(",", 1)[1].replace(".", "")) for line in ledger) == cents
-    assert sorted(p.name for p in out.iterdir()) == ["awards.csv", "ledger.csv", "members.csv", "state.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "awards.csv",
+        "ledger.csv",
+        "members.csv",
+        "state.csv",
+        "summary.json",
+    ]
 
 
 def test_outputs_are_byte_identical_whatever_the_row_order(tmp_path: Path) -> None:

@@ -40,7 +40,9 @@ def test_preorder_relabel_invariants(data: st.DataObject) -> None:
     parents = [None] + [data.draw(st.one_of(st.none(), st.integers(0, i - 1))) for i in range(1, n)]
     perm = data.draw(st.permutations(range(n)))
     ids = [10 * i + 7 for i in range(n)]
-    tree = Genealogy.build(members([ids[i] for i in perm], [None if parents[i] is None else ids[parents[i]] for i in perm]))
+    tree = Genealogy.build(
+        members([ids[i] for i in perm], [None if parents[i] is None else ids[parents[i]] for i in perm])
+    )
     # canonical order = integer order of ids, whatever the input row order
     assert list(tree.ids) == sorted(ids)
     for pos in range(n):
@@ -198,7 +200,7 @@ def test_csv_bad_values_name_their_line(tmp_path: Path) -> None:
         read_orders(p)
     assert problems(exc) == [
         f"{p}:7: expected 4 fields, found 3",
-        f"{p}:8: empty id",
+        f"{p}:8: empty member_id",
         f"{p}:3: date '2026-1-2' is not a date (YYYY-MM-DD)",
         f"{p}:5: pv '1e3' is not a decimal number",
         f"{p}:6: pv 1.005 has more than 2 decimal places",
@@ -208,7 +210,9 @@ def test_csv_bad_values_name_their_line(tmp_path: Path) -> None:
 def test_csv_roundtrip_of_text_ids_and_state(tmp_path: Path) -> None:
     m = read_members(write(tmp_path, "m.csv", "id,sponsor_id,enrolled_on\nA-1,,2025-01-01\nB 2,A-1,2025-02-01\n"))
     assert list(m.ids) == ["A-1", "B 2"] and list(m.is_root) == [True, False] and list(m.lines) == [2, 3]
-    s = read_state(write(tmp_path, "s.csv", "# compplan state; plan=T; currency=USD; period=2026-01\nid,highest_rank\nA-1,Lead\n"))
+    s = read_state(
+        write(tmp_path, "s.csv", "# compplan state; plan=T; currency=USD; period=2026-01\nid,highest_rank\nA-1,Lead\n")
+    )
     assert s.plan_name == "T" and s.period == "2026-01" and list(s.ids) == ["A-1"] and list(s.lines) == [3]
     o = read_orders(write(tmp_path, "o.csv", "member_id,date,pv,cv\nB 2,2026-01-05,-.5,+12\n"))
     assert list(o.pv) == [-50] and list(o.cv) == [1200]
@@ -225,3 +229,45 @@ def test_integer_ids_with_text_sponsor_is_unknown_sponsor(tmp_path: Path) -> Non
 def test_ids_sort_identically_from_csv_and_api() -> None:
     api = Genealogy.build(members(["b", "a", "10", "9"], [None, "b", "b", "a"]))
     assert np.array_equal(api.ids, np.array(["10", "9", "a", "b"]))
+
+
+def test_quoted_files_parse_like_plain_ones(tmp_path: Path) -> None:
+    """Files with quotes take the csv-module path; it must give the same columns and the same messages."""
+    plain = "member_id,date,pv,cv\n7,2026-01-02,1.5,2\n8,2026-01-03,-3,+4.25\n9,2026-01-04,x,1\n"
+    quoted = 'member_id,date,pv,cv\n"7","2026-01-02","1.5",2\n8,2026-01-03,"-3",+4.25\n9,2026-01-04,x,1\n'
+    got = []
+    for name, text in (("a.csv", plain), ("b.csv", quoted)):
+        with pytest.raises(InputError) as exc:
+            read_orders(write(tmp_path, name, text))
+        got.append([str(p).replace(name, "F") for p in exc.value.problems])
+        ok = write(tmp_path, "ok" + name, text.rsplit("9,", 1)[0])
+        o = read_orders(ok)
+        got.append(
+            [o.member_ids.tolist(), o.dates.astype(str).tolist(), o.pv.tolist(), o.cv.tolist(), o.lines.tolist()]
+        )
+    assert got[0] == got[2] == [f"{tmp_path}/F:4: pv 'x' is not a decimal number"]
+    assert got[1] == got[3] == [[7, 8], ["2026-01-02", "2026-01-03"], [150, -300], [200, 425], [2, 3]]
+
+
+def test_text_ids_with_commas_survive_a_round_trip(tmp_path: Path) -> None:
+    from compplan.io.output import write_result
+
+    m = Members.from_columns(['a,"b"', "c"], [None, 'a,"b"'], [D, D])
+    o = Orders.from_columns(["c", 'a,"b"'], [D, D], ["100", "10"], ["100", "10"])
+    out = write_result(close(PLAN, m, o, "2026-01", ledger=True), tmp_path / "out")
+    back = read_members(
+        write(tmp_path, "m.csv", 'id,sponsor_id,enrolled_on\n"a,""b""",,2026-01-01\nc,"a,""b""",2026-01-01\n')
+    )
+    assert back.ids.tolist() == ['a,"b"', "c"]
+    assert (out / "ledger.csv").read_text().splitlines()[1] == '"a,""b""",c,uni,1,100.00,0.100000,10.00'
+    assert (out / "members.csv").read_text().splitlines()[1].startswith('"a,""b""",10.00,110.00,')
+
+
+def test_dates_are_validated_exactly(tmp_path: Path) -> None:
+    p = write(tmp_path, "m.csv", "id,sponsor_id,enrolled_on\n1,,2024-02-29\n2,1,2023-02-29\n3,1,2024-13-01\n")
+    with pytest.raises(InputError) as exc:
+        read_members(p)
+    assert problems(exc) == [
+        f"{p}:3: enrolled_on '2023-02-29' is not a date (YYYY-MM-DD)",
+        f"{p}:4: enrolled_on '2024-13-01' is not a date (YYYY-MM-DD)",
+    ]

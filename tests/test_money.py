@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from compplan.io.csvio import format_column
+from compplan.io.csvio import Column, write_csv
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams, apply_rate
 from compplan.money import format_units, parse_units
 
@@ -35,11 +35,14 @@ def test_apply_rate_matches_decimal(basis: int, rate: int, minor: int, vdec: int
     assert apply_rate(basis, rate, money) == expected
 
 
-@given(st.integers(-(10**17), 10**17), st.integers(0, 3))
-def test_format_and_parse_round_trip(units: int, decimals: int) -> None:
-    text = format_units(units, decimals)
-    assert parse_units(text, decimals) == units
-    assert format_column(np.array([units], dtype=np.int64), decimals)[0] == text
+@settings(max_examples=50, deadline=None)
+@given(units=st.lists(st.integers(-(10**17), 10**17), min_size=1, max_size=20), decimals=st.integers(0, 3))
+def test_format_and_parse_round_trip(units: list[int], decimals: int, tmp_path_factory: pytest.TempPathFactory) -> None:
+    texts = [format_units(u, decimals) for u in units]
+    assert [parse_units(t, decimals) for t in texts] == units
+    path = tmp_path_factory.mktemp("csv") / "x.csv"
+    write_csv(path, ["a", "b"], [Column.decimal(np.array(units), decimals), Column.integer(np.array(units))])
+    assert path.read_text().splitlines() == ["a,b", *(f"{t},{u}" for t, u in zip(texts, units, strict=True))]
 
 
 def test_parse_units_rejects_excess_precision() -> None:

@@ -130,7 +130,9 @@ def test_cross_references_are_checked_with_positions() -> None:
 
 
 def test_entry_rank_cannot_have_requirements_and_ids_cannot_shadow_columns() -> None:
-    found = errors(BASE.replace("  - name: Member\n", "  - name: Member\n    min_pv: 1\n").replace("id: uni", "id: total"))
+    found = errors(
+        BASE.replace("  - name: Member\n", "  - name: Member\n    min_pv: 1\n").replace("id: uni", "id: total")
+    )
     assert any("ranks[0]: the first rank ('Member') is the entry rank" in f for f in found)
     assert any("bonuses[0].id: bonus id 'total' is a member-table column name" in f for f in found)
 
@@ -153,7 +155,9 @@ def test_empty_and_non_mapping_documents() -> None:
 
 def test_unknown_currency_needs_minor_units() -> None:
     found = errors(BASE.replace("USD", "XYZ"))
-    assert found == ["p.yaml:3:13: plan.currency: currency XYZ is not in compplan's table; set plan.minor_units explicitly"]
+    assert found == [
+        "p.yaml:3:13: plan.currency: currency XYZ is not in compplan's table; set plan.minor_units explicitly"
+    ]
     plan = parse_plan(BASE.replace("USD", "XYZ").replace("currency: XYZ", "currency: XYZ\n  minor_units: 3"))
     assert plan.minor_units == 3
 

@@ -96,11 +96,17 @@ class Context:
 
 @dataclass(frozen=True, eq=False)
 class Ledger:
-    """One line per payment, as columns (docs/semantics.md 3.6)."""
+    """One line per payment, as compact int64 columns (docs/semantics.md 3.6).
 
-    payee: IdArray
-    source: IdArray
-    bonus: np.ndarray  # bonus id per line (text)
+    Members are stored as canonical rows (``payee_row``, ``source_row``) and bonuses as plan positions
+    (``bonus_index``); the ``payee``, ``source`` and ``bonus`` properties give ids.
+    """
+
+    ids: IdArray  # the close's member ids, canonical order
+    bonus_ids: tuple[str, ...]
+    payee_row: Int64Array
+    source_row: Int64Array
+    bonus_index: Int64Array
     level: Int64Array
     basis: Int64Array  # volume units
     rate: Int64Array  # parts per million
@@ -108,6 +114,21 @@ class Ledger:
 
     def __len__(self) -> int:
         return len(self.amount)
+
+    @property
+    def payee(self) -> IdArray:
+        """Payee id of each line."""
+        return self.ids[self.payee_row]
+
+    @property
+    def source(self) -> IdArray:
+        """Source member id of each line (the payee itself for personal bonuses and awards)."""
+        return self.ids[self.source_row]
+
+    @property
+    def bonus(self) -> np.ndarray:
+        """Bonus id of each line."""
+        return np.array(self.bonus_ids or ("",), dtype=np.str_)[self.bonus_index]
 
 
 @dataclass(frozen=True, eq=False)
@@ -387,7 +408,6 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int) -> Cl
     ledger = None
     if ctx.ledger is not None:
         parts = ctx.ledger.parts
-        bonus_ids = np.array(plan.bonus_ids() or [""], dtype=np.str_)
         cat = [
             np.concatenate([getattr(b, f) for _, b in parts]) if parts else np.zeros(0, dtype=np.int64)
             for f in LedgerBuffer._fields
@@ -397,8 +417,7 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int) -> Cl
             if parts
             else np.zeros(0, dtype=np.int64)
         )
-        payee_ids, source_ids = tree.ids[tree.order[cat[0]]], tree.ids[tree.order[cat[1]]]
-        ledger = Ledger(payee_ids, source_ids, bonus_ids[which], cat[2], cat[3], cat[4], cat[5])
+        ledger = Ledger(tree.ids, tuple(plan.bonus_ids()), tree.order[cat[0]], tree.order[cat[1]], which, *cat[2:])
     awards = []
     for positions, b, r, name in ctx.awards:
         for p in positions:

@@ -10,154 +10,313 @@ from __future__ import annotations
 import csv
 import difflib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
-from compplan.errors import InputError, ProblemCollector
-from compplan.inputs import IdArray, Int64Array, Members, Orders, State, canonical_int
+from compplan.errors import InputError, Problem, ProblemCollector
+from compplan.inputs import BoolArray, IdArray, Int64Array, Members, Orders, State, canonical_int
+from compplan.kernels import csvscan as cs
+from compplan.kernels import csvwrite as cw
+from compplan.money import to_units
 
-CHUNK_ROWS = 250_000
+#: Bytes parsed per block by the fast reader.
+BLOCK_BYTES = 64 * 2**20
 #: How many bad values of one column are listed before the rest are counted.
 SHOWN = 20
 
-MEMBER_COLUMNS = ("id", "sponsor_id", "enrolled_on")
-ORDER_COLUMNS = ("member_id", "date", "pv", "cv")
-STATE_COLUMNS = ("id", "highest_rank")
+ID, ID_OR_EMPTY, DATE, DECIMAL, TEXT = "id", "id_or_empty", "date", "decimal", "text"
+MEMBER_COLUMNS = {"id": ID, "sponsor_id": ID_OR_EMPTY, "enrolled_on": DATE}
+ORDER_COLUMNS = {"member_id": ID, "date": DATE, "pv": DECIMAL, "cv": DECIMAL}
+STATE_COLUMNS = {"id": ID, "highest_rank": TEXT}
 
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_KERNEL_KIND = {
+    ID: cs.KIND_ID,
+    ID_OR_EMPTY: cs.KIND_ID,
+    DATE: cs.KIND_DATE,
+    DECIMAL: cs.KIND_DECIMAL,
+    TEXT: cs.KIND_SKIP,
+}
 
 
-class _Table:
-    """Column-wise chunked reader of one CSV file with a required header."""
+@dataclass
+class RawTable:
+    """Parsed columns of one CSV file: values by column name, empty-field masks, line numbers, metadata."""
 
-    def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    columns: dict[str, np.ndarray]
+    empty: dict[str, BoolArray]
+    lines: Int64Array
+    meta: dict[str, str]
+
+
+class _Reader:
+    """Read one CSV file with a required header into typed numpy columns, collecting located problems."""
+
+    def __init__(self, path: Path, spec: dict[str, str], decimals: int = 2) -> None:
         self.path = path
         self.name = str(path)
-        self.required = required
-        self.optional = optional
+        self.spec = spec
+        self.decimals = decimals
         self.problems = ProblemCollector()
         self.meta: dict[str, str] = {}
 
-    def chunks(self, handle: IO[str]) -> Iterator[tuple[dict[str, list[str]], Int64Array]]:
-        """Yield ``({column: values}, line numbers)`` chunks (at least one); header problems raise at once."""
+    def where(self, line: int) -> str:
+        return f"{self.name}:{line}"
+
+    def check_header(self, header: list[str], line: int) -> None:
+        """Raise on unknown, duplicated or missing columns (with a "did you mean" hint)."""
+        problems = ProblemCollector()
+        allowed = list(self.spec)
+        seen: set[str] = set()
+        for h in header:
+            if h in seen:
+                problems.add("duplicate_column", f"column {h!r} appears twice", self.where(line))
+            seen.add(h)
+            if h not in self.spec:
+                close = difflib.get_close_matches(h, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; expected columns: {', '.join(allowed)}"
+                problems.add("unknown_column", f"unknown column {h!r}{hint}", self.where(line))
+        for c in allowed:
+            if c not in seen:
+                problems.add("missing_column", f"required column {c!r} is missing", self.where(line))
+        problems.raise_if_any(InputError, title=f"{self.name}: invalid header")
+
+    def read(self) -> RawTable:
+        """Parse the file (fast byte path unless it holds quotes), raising every problem at once."""
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot read: {exc.strerror}") from None
+        with handle:
+            table = self._read_fast(handle)
+        if table is None:  # quoted fields: the csv module handles the quoting rules
+            with _open(self.path) as text:
+                try:
+                    table = self._read_slow(text)
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"{self.path}: not UTF-8 text ({exc.reason})") from None
+        self.problems.raise_if_any(InputError, title=f"{self.name}: invalid rows")
+        return table
+
+    # -- the fast path: numba over raw bytes -------------------------------------------------------------
+    def _preamble(self, handle: IO[bytes]) -> tuple[list[str], int, bytes]:
+        """Read comment lines and the header; return header, its line number, and the bytes after it."""
+        line_no = 0
+        first = handle.read(BLOCK_BYTES)
+        pos = 0
+        while True:
+            nl = first.find(b"\n", pos)
+            if nl < 0:
+                more = handle.read(BLOCK_BYTES)
+                if more:
+                    first += more
+                    continue
+                nl = len(first)
+            raw = first[pos:nl]
+            line_no += 1
+            pos = nl + 1
+            try:
+                text = raw.decode("utf-8").rstrip("\r")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{self.path}:{line_no}: not UTF-8 text ({exc.reason})") from None
+            if text.startswith("#"):
+                for part in text[1:].split(";"):
+                    key, sep, value = part.partition("=")
+                    if sep:
+                        self.meta[key.strip()] = value.strip()
+                continue
+            if not text.strip():
+                if pos >= len(first):
+                    raise InputError([Problem("empty_file", "the file is empty; expected a header line",
+                                              self.where(max(line_no, 1)))])  # fmt: skip
+                continue
+            header = next(csv.reader([text]))
+            return [h.strip() for h in header], line_no, first[pos:]
+
+    def _read_fast(self, handle: IO[bytes]) -> RawTable | None:
+        header, header_line, rest = self._preamble(handle)
+        if b'"' in rest:
+            return None
+        self.check_header(header, header_line)
+        kinds = np.array([_KERNEL_KIND[self.spec[h]] for h in header], dtype=np.int64)
+        parts: list[tuple[Any, ...]] = []
+        line = header_line + 1
+        carry = rest
+        while True:
+            more = handle.read(BLOCK_BYTES)
+            if b'"' in more:
+                return None
+            block = carry + more
+            cut = block.rfind(b"\n") + 1 if more else len(block)
+            if cut == 0 and more:
+                carry = block
+                continue
+            chunk, carry = block[:cut], block[cut:]
+            if chunk:
+                buf = np.frombuffer(chunk, dtype=np.uint8)
+                values, errors, lines, fields, starts, ends = cs.parse_block(buf, kinds, self.decimals, line)
+                line += chunk.count(b"\n")
+                parts.append((chunk, values, errors, lines, fields, starts, ends))
+            if not more:
+                break
+        return self._assemble(header, parts)
+
+    def _assemble(self, header: list[str], parts: list[tuple[Any, ...]]) -> RawTable:
+        width = len(header)
+        columns: dict[str, list[np.ndarray]] = {h: [] for h in header}
+        empty: dict[str, list[np.ndarray]] = {h: [] for h in header}
+        all_lines = []
+        for chunk, values, errors, lines, fields, starts, ends in parts:
+            wrong = np.nonzero(fields != width)[0]
+            for r in wrong[:SHOWN]:
+                self.problems.add(
+                    "bad_row", f"expected {width} fields, found {int(fields[r])}", self.where(int(lines[r]))
+                )
+            if len(wrong) > SHOWN:
+                self.problems.add("bad_row", f"... and {len(wrong) - SHOWN} more rows with the wrong number of fields")
+            keep = fields == width
+            lines, starts, ends = lines[keep], starts[keep], ends[keep]
+            values, errors = values[:, keep], errors[:, keep]
+
+            def field(
+                r: int, col: int, chunk: bytes = chunk, starts: Int64Array = starts, ends: Int64Array = ends
+            ) -> str:
+                text = chunk[int(starts[r]) : int(ends[r])].decode("utf-8", errors="replace")
+                return text.split(",")[col].strip()
+
+            for col, name in enumerate(header):
+                kind = self.spec[name]
+                err, val = errors[col], values[col]
+                is_empty = err == cs.ERR_EMPTY
+                if kind == TEXT or (kind in (ID, ID_OR_EMPTY) and (err == cs.ERR_TEXT).any()):
+                    texts = [field(r, col) for r in range(len(lines))]
+                    column: np.ndarray = np.array(texts, dtype=np.str_) if texts else np.zeros(0, dtype="<U1")
+                    bad = np.nonzero(is_empty)[0] if kind != ID_OR_EMPTY else np.zeros(0, dtype=np.int64)
+                    self._report(bad, lines, name, partial(self._message_at, name, err, field, col))
+                else:
+                    column = val.astype("datetime64[D]") if kind == DATE else val
+                    if kind == ID_OR_EMPTY:
+                        bad = np.nonzero((err != cs.OK) & ~is_empty)[0]
+                    else:
+                        bad = np.nonzero(err != cs.OK)[0]
+                    self._report(bad, lines, name, partial(self._message_at, name, err, field, col))
+                columns[name].append(column)
+                empty[name].append(is_empty)
+            all_lines.append(lines)
+        return RawTable(
+            {h: _concat(columns[h]) for h in header},
+            {h: np.concatenate(empty[h]) if empty[h] else np.zeros(0, dtype=bool) for h in header},
+            np.concatenate(all_lines) if all_lines else np.zeros(0, dtype=np.int64),
+            self.meta,
+        )
+
+    def _message_at(self, name: str, errors: np.ndarray, field: Callable[[int, int], str], col: int, row: int) -> str:
+        return self._message(name, int(errors[row]), field(row, col))
+
+    def _message(self, name: str, code: int, text: str) -> str:
+        if code == cs.ERR_EMPTY:
+            return f"empty {name}"
+        if self.spec[name] == DATE:
+            return f"{name} {text!r} is not a date (YYYY-MM-DD)"
+        if code == cs.ERR_PRECISION:
+            return f"{name} {text} has more than {self.decimals} decimal places"
+        if code == cs.ERR_RANGE:
+            return f"{name} {text} is out of range"
+        return f"{name} {text!r} is not a decimal number"
+
+    def _report(self, rows: np.ndarray, lines: Int64Array, column: str, message: Callable[[int], str]) -> None:
+        for r in rows[:SHOWN]:
+            self.problems.add(f"bad_{column}", message(int(r)), self.where(int(lines[r])))
+        if len(rows) > SHOWN:
+            self.problems.add(f"bad_{column}", f"... and {len(rows) - SHOWN} more bad {column} values")
+
+    # -- the slow path: the csv module, for files with quoted fields ---------------------------------------
+    def _read_slow(self, handle: IO[str]) -> RawTable:
         source = _CommentSkipper(handle, self.meta)
         reader = csv.reader(source)
         try:
             header = [h.strip() for h in next(reader)]
         except StopIteration:
-            raise InputError([self._p("empty_file", "the file is empty; expected a header line", 1)]) from None
-        self._check_header(header, reader.line_num + source.skipped)
-        index = {h: i for i, h in enumerate(header)}
+            raise InputError(
+                [Problem("empty_file", "the file is empty; expected a header line", self.where(1))]
+            ) from None
+        self.check_header(header, reader.line_num + source.skipped)
         width = len(header)
-        wanted = [c for c in (*self.required, *self.optional) if c in index]
-        columns: dict[str, list[str]] = {c: [] for c in wanted}
+        texts: dict[str, list[str]] = {h: [] for h in header}
         lines: list[int] = []
-        yielded = False
         for row in reader:
             line = reader.line_num + source.skipped
             if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line
-            if len(row) != width:
-                self.problems.add("bad_row", f"expected {width} fields, found {len(row)}", f"{self.name}:{line}")
                 continue
-            for c in wanted:
-                columns[c].append(row[index[c]].strip())
+            if len(row) != width:
+                self.problems.add("bad_row", f"expected {width} fields, found {len(row)}", self.where(line))
+                continue
+            for i, h in enumerate(header):
+                texts[h].append(row[i].strip())
             lines.append(line)
-            if len(lines) >= CHUNK_ROWS:
-                yield columns, np.array(lines, dtype=np.int64)
-                yielded = True
-                columns = {c: [] for c in wanted}
-                lines = []
-        if lines or not yielded:
-            yield columns, np.array(lines, dtype=np.int64)
-
-    def _p(self, code: str, message: str, line: int) -> Any:
-        from compplan.errors import Problem
-
-        return Problem(code, message, f"{self.name}:{line}")
-
-    def _check_header(self, header: list[str], line: int) -> None:
-        problems = []
-        allowed = (*self.required, *self.optional)
-        seen: set[str] = set()
+        line_arr = np.array(lines, dtype=np.int64)
+        columns: dict[str, np.ndarray] = {}
+        empty: dict[str, BoolArray] = {}
         for h in header:
-            if h in seen:
-                problems.append(self._p("duplicate_column", f"column {h!r} appears twice", line))
-            seen.add(h)
-            if h not in allowed:
-                close = difflib.get_close_matches(h, allowed, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; expected columns: {', '.join(allowed)}"
-                problems.append(self._p("unknown_column", f"unknown column {h!r}{hint}", line))
-        for c in self.required:
-            if c not in seen:
-                problems.append(self._p("missing_column", f"required column {c!r} is missing", line))
-        if problems:
-            raise InputError(problems, title=f"{self.name}: invalid header")
+            values = texts[h]
+            empty[h] = np.array([not v for v in values], dtype=bool)
+            kind = self.spec[h]
+            if kind == TEXT:
+                columns[h] = np.array(values, dtype=np.str_) if values else np.zeros(0, dtype="<U1")
+            elif kind in (ID, ID_OR_EMPTY):
+                columns[h] = self._ids(values, line_arr, h, allow_empty=kind == ID_OR_EMPTY)
+            elif kind == DATE:
+                columns[h] = self._dates(values, line_arr, h)
+            else:
+                columns[h] = self._units(values, line_arr, h)
+        return RawTable(columns, empty, line_arr, self.meta)
 
-    # -- column parsers: each returns an array and records bad values with their line --
-    def ids(self, values: list[str], lines: Int64Array, column: str, allow_empty: bool = False) -> IdArray:
-        """Ids as int64 when all are canonical integers, else text; empty ids are errors unless allowed."""
+    def _ids(self, values: list[str], lines: Int64Array, column: str, allow_empty: bool) -> IdArray:
         ints = [canonical_int(v) for v in values]
-        bad = [i for i, v in enumerate(values) if not v and not allow_empty]
-        self._bad(bad, lines, column, lambda i: "empty id")
+        bad = np.array([i for i, v in enumerate(values) if not v and not allow_empty], dtype=np.int64)
+        self._report(bad, lines, column, lambda i: f"empty {column}")
         if all(x is not None or (allow_empty and not values[i]) for i, x in enumerate(ints)):
             return np.array([x if x is not None else 0 for x in ints], dtype=np.int64)
         return np.array(values, dtype=np.str_)
 
-    def dates(self, values: list[str], lines: Int64Array, column: str) -> np.ndarray:
-        """ISO dates; anything else is reported."""
+    def _dates(self, values: list[str], lines: Int64Array, column: str) -> np.ndarray:
         out = np.zeros(len(values), dtype="datetime64[D]")
-        try:
-            if not all(_DATE.match(v) for v in values):
-                raise ValueError
-            out = np.array(values, dtype="datetime64[D]")
-        except ValueError:
-            bad = []
-            for i, v in enumerate(values):
-                try:
-                    if not _DATE.match(v):
-                        raise ValueError
-                    out[i] = np.datetime64(v, "D")
-                except ValueError:
-                    bad.append(i)
-            self._bad(bad, lines, column, lambda i: f"{column} {values[i]!r} is not a date (YYYY-MM-DD)")
+        bad = []
+        for i, v in enumerate(values):
+            try:
+                if not _DATE.match(v):
+                    raise ValueError
+                out[i] = np.datetime64(v, "D")
+            except ValueError:
+                bad.append(i)
+        self._report(np.array(bad, dtype=np.int64), lines, column, lambda i: self._message(column, -1, values[i]))
         return out
 
-    def units(self, values: list[str], lines: Int64Array, column: str, decimals: int) -> Int64Array:
-        """Exact decimal text to int64 units of ``10**-decimals``; too many decimals is an error."""
+    def _units(self, values: list[str], lines: Int64Array, column: str) -> Int64Array:
         out = np.zeros(len(values), dtype=np.int64)
         bad: list[int] = []
-        reasons: dict[int, str] = {}
-        pad = "0" * decimals
+        codes: dict[int, int] = {}
         for i, v in enumerate(values):
-            if not _DECIMAL.match(v):
-                bad.append(i)
-                reasons[i] = f"{column} {v!r} is not a decimal number"
-                continue
-            sign = v[0] if v[0] in "+-" else ""
-            whole, _, frac = v[len(sign) :].partition(".")
-            if len(frac) > decimals:
-                bad.append(i)
-                reasons[i] = f"{column} {v} has more than {decimals} decimal places"
-                continue
-            value = int(sign + (whole or "0") + (frac + pad)[:decimals])
-            if abs(value) >= 2**62:
-                bad.append(i)
-                reasons[i] = f"{column} {v} is out of range"
-                continue
-            out[i] = value
-        self._bad(bad, lines, column, lambda i: reasons[i])
+            try:
+                if not _DECIMAL.match(v):
+                    raise ValueError
+                out[i] = to_units(Decimal(v), self.decimals)
+                if abs(int(out[i])) > 10**17:
+                    codes[i] = cs.ERR_RANGE
+            except ValueError:
+                codes[i] = cs.ERR_NUMBER if not _DECIMAL.match(v) else cs.ERR_PRECISION
+            except OverflowError:
+                codes[i] = cs.ERR_RANGE
+        bad = sorted(codes)
+        self._report(np.array(bad, dtype=np.int64), lines, column, lambda i: self._message(column, codes[i], values[i]))
         return out
-
-    def _bad(self, rows: list[int], lines: Int64Array, column: str, message: Callable[[int], str]) -> None:
-        for i in rows[:SHOWN]:
-            self.problems.add(f"bad_{column}", message(i), f"{self.name}:{int(lines[i])}")
-        if len(rows) > SHOWN:
-            self.problems.add(f"bad_{column}", f"... and {len(rows) - SHOWN} more bad {column} values in this block")
 
 
 class _CommentSkipper:
@@ -182,12 +341,13 @@ class _CommentSkipper:
             yield line
 
 
-def _concat_ids(parts: list[IdArray]) -> IdArray:
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    """Concatenate column blocks; if any block of an id column is text, the whole column becomes text."""
     if not parts:
         return np.zeros(0, dtype=np.int64)
-    if all(p.dtype.kind == "i" for p in parts):
-        return np.concatenate(parts)
-    return np.concatenate([p.astype(np.str_) for p in parts])
+    if len({p.dtype.kind for p in parts}) > 1:
+        return np.concatenate([p.astype(np.str_) for p in parts])
+    return np.concatenate(parts)
 
 
 def _open(path: Path) -> IO[str]:
@@ -199,117 +359,97 @@ def _open(path: Path) -> IO[str]:
 
 def read_members(path: str | Path) -> Members:
     """Read a members CSV (``id, sponsor_id, enrolled_on``); an empty ``sponsor_id`` marks a root."""
-    table = _Table(Path(path), MEMBER_COLUMNS)
-    ids, sponsors, roots, dates, lines = [], [], [], [], []
-    with _open(table.path) as handle:
-        try:
-            for cols, ln in table.chunks(handle):
-                ids.append(table.ids(cols["id"], ln, "id"))
-                roots.append(np.array([not s for s in cols["sponsor_id"]], dtype=bool))
-                sponsors.append(table.ids(cols["sponsor_id"], ln, "sponsor_id", allow_empty=True))
-                dates.append(table.dates(cols["enrolled_on"], ln, "enrolled_on"))
-                lines.append(ln)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    table.problems.raise_if_any(InputError, title=f"{path}: invalid members")
-    id_col = _concat_ids(ids)
-    sponsor_col = _concat_ids(sponsors)
-    if id_col.dtype.kind != sponsor_col.dtype.kind:  # text ids with integer-looking sponsors, or the reverse
-        id_col, sponsor_col = id_col.astype(np.str_), sponsor_col.astype(np.str_)
-    return Members(id_col, sponsor_col, np.concatenate(roots), np.concatenate(dates), str(path), np.concatenate(lines))
+    t = _Reader(Path(path), MEMBER_COLUMNS).read()
+    ids, sponsors = t.columns["id"], t.columns["sponsor_id"]
+    if ids.dtype.kind != sponsors.dtype.kind:  # text ids with integer-looking sponsors, or the reverse
+        ids, sponsors = ids.astype(np.str_), sponsors.astype(np.str_)
+    return Members(ids, sponsors, t.empty["sponsor_id"], t.columns["enrolled_on"], str(path), t.lines)
 
 
 def read_orders(path: str | Path, decimals: int = 2) -> Orders:
     """Read an orders CSV (``member_id, date, pv, cv``) with volumes at ``decimals`` places."""
-    table = _Table(Path(path), ORDER_COLUMNS)
-    mids, dates, pvs, cvs, lines = [], [], [], [], []
-    with _open(table.path) as handle:
-        try:
-            for cols, ln in table.chunks(handle):
-                mids.append(table.ids(cols["member_id"], ln, "member_id"))
-                dates.append(table.dates(cols["date"], ln, "date"))
-                pvs.append(table.units(cols["pv"], ln, "pv", decimals))
-                cvs.append(table.units(cols["cv"], ln, "cv", decimals))
-                lines.append(ln)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    table.problems.raise_if_any(InputError, title=f"{path}: invalid orders")
-    return Orders(
-        _concat_ids(mids),
-        np.concatenate(dates),
-        np.concatenate(pvs),
-        np.concatenate(cvs),
-        decimals,
-        str(path),
-        np.concatenate(lines),
-    )
+    t = _Reader(Path(path), ORDER_COLUMNS, decimals).read()
+    c = t.columns
+    return Orders(c["member_id"], c["date"], c["pv"], c["cv"], decimals, str(path), t.lines)
 
 
 def read_state(path: str | Path) -> State:
     """Read a state CSV written by ``compplan close`` (``id, highest_rank`` plus a metadata comment line)."""
-    table = _Table(Path(path), STATE_COLUMNS)
-    ids, ranks, lines = [], [], []
-    with _open(table.path) as handle:
-        try:
-            for cols, ln in table.chunks(handle):
-                ids.append(table.ids(cols["id"], ln, "id"))
-                ranks.append(np.array(cols["highest_rank"], dtype=np.str_))
-                lines.append(ln)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    table.problems.raise_if_any(InputError, title=f"{path}: invalid state")
-    meta = table.meta
-    return State(
-        _concat_ids(ids),
-        np.concatenate(ranks) if ranks else np.zeros(0, dtype=np.str_),
-        str(path),
-        np.concatenate(lines),
-        meta.get("plan"),
-        meta.get("currency"),
-        meta.get("period"),
-    )
+    t = _Reader(Path(path), STATE_COLUMNS).read()
+    m = t.meta
+    return State(t.columns["id"], t.columns["highest_rank"], str(path), t.lines, m.get("plan"), m.get("currency"),
+                 m.get("period"))  # fmt: skip
 
 
 # -- writing --------------------------------------------------------------------------------------------
 
 
-def format_column(units: np.ndarray, decimals: int) -> np.ndarray:
-    """Format an int64 array of units as exact decimal text (vectorised :func:`compplan.money.format_units`)."""
-    units = np.asarray(units, dtype=np.int64)
-    if decimals == 0:
-        return units.astype(np.str_)
-    scale = 10**decimals
-    magnitude = np.abs(units)
-    whole = (magnitude // scale).astype(np.str_)
-    frac = np.char.zfill((magnitude % scale).astype(np.str_), decimals)
-    sign = np.where(units < 0, "-", "")
-    return np.char.add(np.char.add(sign, whole), np.char.add(".", frac))
-
-
-def id_text(ids: np.ndarray) -> np.ndarray:
-    """Ids as output text, quoted for CSV where needed."""
-    text = ids.astype(np.str_)
-    if text.dtype.kind == "U" and len(text):
-        needs = np.char.find(text, ",") >= 0
-        needs |= np.char.find(text, '"') >= 0
-        needs |= np.char.find(text, "\n") >= 0
-        if needs.any():
-            quoted = np.char.add(np.char.add('"', np.char.replace(text, '"', '""')), '"')
-            text = np.where(needs, quoted, text)
+def csv_quote(text: str) -> str:
+    """Quote a CSV field when it holds a comma, quote or line break."""
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
     return text
 
 
-def write_columns(path: Path, header: list[str], columns: list[np.ndarray], preamble: str = "") -> None:
-    """Write text columns as CSV rows, in blocks so memory stays bounded."""
-    n = len(columns[0]) if columns else 0
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(preamble)
-        out.write(",".join(header) + "\n")
-        block = 200_000
+class Column(NamedTuple):
+    """One output column: int64 values and how to print them (see :mod:`compplan.kernels.csvwrite`)."""
+
+    values: np.ndarray
+    kind: int
+    decimals: int = 0
+    labels: tuple[str, ...] = ()
+
+    @classmethod
+    def integer(cls, values: np.ndarray) -> Column:
+        """Plain integers."""
+        return cls(np.asarray(values, dtype=np.int64), cw.COL_INT)
+
+    @classmethod
+    def decimal(cls, units: np.ndarray, decimals: int) -> Column:
+        """Integer units printed as exact decimals."""
+        return cls(np.asarray(units, dtype=np.int64), cw.COL_DECIMAL, decimals)
+
+    @classmethod
+    def label(cls, index: np.ndarray, labels: Sequence[str]) -> Column:
+        """``labels[index[i]]`` per row (quoted when needed)."""
+        return cls(np.asarray(index, dtype=np.int64), cw.COL_LABEL, 0, tuple(csv_quote(t) for t in labels))
+
+    @classmethod
+    def boolean(cls, values: np.ndarray) -> Column:
+        """``true`` / ``false``."""
+        return cls.label(np.asarray(values, dtype=np.int64), ("false", "true"))
+
+    @classmethod
+    def ids(cls, ids: np.ndarray, index: np.ndarray | None = None) -> Column:
+        """Member ids (``ids[index]`` when ``index`` is given): integers as numbers, text through a label table."""
+        if ids.dtype.kind == "i":
+            return cls.integer(ids if index is None else ids[index])
+        return cls.label(np.arange(len(ids)) if index is None else index, [str(t) for t in ids])
+
+
+def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], preamble: str = "") -> None:
+    """Write ``columns`` as CSV rows under ``header``, formatting in blocks with a numba kernel."""
+    n = len(columns[0].values) if columns else 0
+    kinds = np.array([c.kind for c in columns], dtype=np.int64)
+    decimals = np.array([c.decimals for c in columns], dtype=np.int64)
+    encoded: list[bytes] = []
+    values = np.empty((len(columns), n), dtype=np.int64)
+    for i, c in enumerate(columns):
+        values[i] = c.values
+        if c.kind == cw.COL_LABEL:
+            values[i] += len(encoded)  # labels of all columns share one table
+            encoded.extend(t.encode("utf-8") for t in c.labels)
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    label_start = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=label_start[1:])
+    label_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8) if encoded else np.zeros(1, dtype=np.uint8)
+    width = int(cw.row_width_bound(kinds, label_start))
+    block = max(1, min(n, (64 * 2**20) // width))
+    buffer = np.empty(block * width, dtype=np.uint8)
+    with path.open("wb") as out:
+        out.write(preamble.encode("utf-8"))
+        out.write((",".join(header) + "\n").encode("utf-8"))
         for lo in range(0, n, block):
-            parts = [c[lo : lo + block] for c in columns]
-            rows = parts[0]
-            for p in parts[1:]:
-                rows = np.char.add(np.char.add(rows, ","), p)
-            out.write("\n".join(rows.tolist()))
-            out.write("\n")
+            hi = min(n, lo + block)
+            used = cw.format_rows(values, kinds, decimals, label_bytes, label_start, lo, hi, buffer)
+            out.write(buffer[:used].tobytes())

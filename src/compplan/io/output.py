@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compplan.errors import InputError
-from compplan.io.csvio import format_column, id_text, write_columns
+from compplan.io.csvio import Column, write_csv
 
 if TYPE_CHECKING:
     from compplan.engine import CloseResult
@@ -39,6 +39,9 @@ def write_atomically(out_dir: str | Path, fill: Callable[[Path], None], overwrit
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         fill(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary directory
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
             os.replace(out, old / "previous")
@@ -52,56 +55,56 @@ def write_atomically(out_dir: str | Path, fill: Callable[[Path], None], overwrit
     return out
 
 
-def members_table(result: CloseResult) -> tuple[list[str], list[np.ndarray]]:
-    """Header and text columns of ``members.csv``."""
+def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
+    """Header and columns of ``members.csv``."""
     mdec, vdec = result.plan.minor_units, result.plan.plan.volume_decimals
+    ranks = result.plan.rank_names
     header = ["id", "pv", "gv", "qv", "active", "rank", "highest_rank", *result.bonuses, "total"]
     columns = [
-        id_text(result.ids),
-        format_column(result.pv, vdec),
-        format_column(result.gv, vdec),
-        format_column(result.qv, vdec),
-        np.where(result.active, "true", "false"),
-        id_text(result.rank_names),
-        id_text(result.highest_rank_names),
-        *(format_column(col, mdec) for col in result.bonuses.values()),
-        format_column(result.total, mdec),
+        Column.ids(result.ids),
+        Column.decimal(result.pv, vdec),
+        Column.decimal(result.gv, vdec),
+        Column.decimal(result.qv, vdec),
+        Column.boolean(result.active),
+        Column.label(result.rank, ranks),
+        Column.label(result.highest_rank, ranks),
+        *(Column.decimal(col, mdec) for col in result.bonuses.values()),
+        Column.decimal(result.total, mdec),
     ]
     return header, columns
 
 
 def write_result(result: CloseResult, out_dir: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``members.csv``, ``summary.json``, ``state.csv``, ``awards.csv`` and (if present) ``ledger.csv``."""
+    plan = result.plan
+    mdec, vdec = plan.minor_units, plan.plan.volume_decimals
 
     def fill(tmp: Path) -> None:
         header, columns = members_table(result)
-        write_columns(tmp / "members.csv", header, columns)
+        write_csv(tmp / "members.csv", header, columns)
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
-        state = result.state()
-        preamble = f"# compplan state; plan={state.plan_name}; currency={state.currency}; period={state.period}\n"
-        write_columns(
-            tmp / "state.csv", ["id", "highest_rank"], [id_text(state.ids), id_text(state.highest_rank)], preamble
+        preamble = (
+            f"# compplan state; plan={plan.plan.name}; currency={plan.plan.currency}; period={result.period.label}\n"
         )
+        write_csv(tmp / "state.csv", ["id", "highest_rank"],
+                  [Column.ids(result.ids), Column.label(result.highest_rank, plan.rank_names)], preamble)  # fmt: skip
         awards = result.awards
-        write_columns(
-            tmp / "awards.csv",
-            ["member", "bonus", "rank", "award"],
-            [id_text(np.array([str(a[i]) for a in awards], dtype=np.str_)) for i in range(4)],
-        )
+        texts = [[str(a[i]) for a in awards] for i in range(4)]
+        write_csv(tmp / "awards.csv", ["member", "bonus", "rank", "award"],
+                  [Column.label(np.arange(len(awards)), t) for t in texts])  # fmt: skip
         if result.ledger is not None:
             led = result.ledger
-            mdec, vdec = result.plan.minor_units, result.plan.plan.volume_decimals
-            write_columns(
+            write_csv(
                 tmp / "ledger.csv",
                 ["payee", "source", "bonus", "level", "basis", "rate", "amount"],
                 [
-                    id_text(led.payee),
-                    id_text(led.source),
-                    led.bonus.astype(np.str_),
-                    led.level.astype(np.str_),
-                    format_column(led.basis, vdec),
-                    format_column(led.rate, 6),
-                    format_column(led.amount, mdec),
+                    Column.ids(result.ids, led.payee_row),
+                    Column.ids(result.ids, led.source_row),
+                    Column.label(led.bonus_index, plan.bonus_ids()),
+                    Column.integer(led.level),
+                    Column.decimal(led.basis, vdec),
+                    Column.decimal(led.rate, 6),
+                    Column.decimal(led.amount, mdec),
                 ],
             )
 

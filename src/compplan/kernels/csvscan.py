@@ -1,0 +1,205 @@
+"""Parse a block of unquoted CSV bytes into int64 columns in one pass.
+
+Each column has a kind: an id (canonical integer, else flagged as text), an ISO date (days since 1970-01-01),
+a decimal (exact int64 units at a given number of decimals), or ignored. Problems are not raised here: every
+field gets an error code, and the Python wrapper (:mod:`compplan.io.csvio`) turns codes into located messages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compplan.kernels._jit import jit
+
+KIND_ID = 0
+KIND_DATE = 1
+KIND_DECIMAL = 2
+KIND_SKIP = 3
+
+OK = 0
+ERR_EMPTY = 1
+ERR_TEXT = 2  # an id that is not a canonical integer: the column must be read as text
+ERR_NUMBER = 3
+ERR_PRECISION = 4
+ERR_DATE = 5
+ERR_RANGE = 6
+
+_LIMIT = 10**17  # far above every documented bound, far below int64 overflow
+
+
+@jit
+def _days_from_civil(y, m, d):  # type: ignore[no-untyped-def]
+    # Proleptic Gregorian calendar, days since 1970-01-01 (H. Hinnant's algorithm).
+    if m <= 2:
+        y -= 1
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = m + 9 if m <= 2 else m - 3
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@jit
+def _month_days(y, m):  # type: ignore[no-untyped-def]
+    if m == 2:
+        return 29 if (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)) else 28
+    if m == 4 or m == 6 or m == 9 or m == 11:
+        return 30
+    return 31
+
+
+@jit
+def _digit(c):  # type: ignore[no-untyped-def]
+    return 48 <= c <= 57
+
+
+@jit
+def _parse_field(buf, a, b, kind, decimals):  # type: ignore[no-untyped-def]
+    """Parse ``buf[a:b]`` (already trimmed); return ``(value, error code)``."""
+    if a >= b:
+        return 0, ERR_EMPTY
+    if kind == KIND_SKIP:
+        return 0, OK
+    if kind == KIND_DATE:
+        if b - a != 10 or buf[a + 4] != 45 or buf[a + 7] != 45:
+            return 0, ERR_DATE
+        y = 0
+        for i in range(a, a + 4):
+            if not _digit(buf[i]):
+                return 0, ERR_DATE
+            y = y * 10 + buf[i] - 48
+        if not (_digit(buf[a + 5]) and _digit(buf[a + 6]) and _digit(buf[a + 8]) and _digit(buf[a + 9])):
+            return 0, ERR_DATE
+        m = (buf[a + 5] - 48) * 10 + buf[a + 6] - 48
+        d = (buf[a + 8] - 48) * 10 + buf[a + 9] - 48
+        if m < 1 or m > 12 or d < 1 or d > _month_days(y, m):
+            return 0, ERR_DATE
+        return _days_from_civil(np.int64(y), np.int64(m), np.int64(d)), OK
+    negative = False
+    i = a
+    if buf[i] == 45 or buf[i] == 43:  # '-' or '+'
+        negative = buf[i] == 45
+        i += 1
+    if kind == KIND_ID:
+        # canonical integer: "0" or an optional '-' then a non-zero digit; no '+', no leading zeros
+        if buf[a] == 43 or i >= b or b - i > 18 or (buf[i] == 48 and (b - i > 1 or negative)):
+            return 0, ERR_TEXT
+        value = 0
+        for j in range(i, b):
+            if not _digit(buf[j]):
+                return 0, ERR_TEXT
+            value = value * 10 + buf[j] - 48
+        return -value if negative else value, OK
+    value = 0
+    digits = 0
+    frac = -1  # digits seen after the point; -1 = no point yet
+    for j in range(i, b):
+        c = buf[j]
+        if c == 46:  # '.'
+            if frac >= 0:
+                return 0, ERR_NUMBER
+            frac = 0
+            continue
+        if not _digit(c):
+            return 0, ERR_NUMBER
+        digits += 1
+        if frac >= 0:
+            frac += 1
+            if frac > decimals:
+                if c != 48:
+                    return 0, ERR_PRECISION
+                continue  # trailing zeros beyond the precision are exact
+        value = value * 10 + c - 48
+        if value > _LIMIT:
+            return 0, ERR_RANGE
+    if digits == 0:
+        return 0, ERR_NUMBER
+    for _ in range(decimals - max(frac, 0)):
+        value *= 10
+    return -value if negative else value, OK
+
+
+@jit
+def parse_block(buf, kinds, decimals, first_line):  # type: ignore[no-untyped-def]
+    """Parse every non-blank line of ``buf`` (which ends at a line boundary).
+
+    Parameters
+    ----------
+    buf : uint8[:]
+        The bytes; no quote characters (the caller checks).
+    kinds : int64[ncols]
+        Kind of each column, in header order.
+    decimals : int
+        Decimal places of decimal columns.
+    first_line : int
+        Physical line number of the first line of ``buf``.
+
+    Returns
+    -------
+    values : int64[ncols, rows]
+    errors : int8[ncols, rows]
+    lines : int64[rows]
+        Physical line number of each row.
+    fields : int64[rows]
+        Number of fields found on each row (a row with the wrong count is not parsed).
+    starts, ends : int64[rows]
+        Byte range of each row in ``buf`` (for messages and text ids).
+    """
+    n = buf.shape[0]
+    ncols = kinds.shape[0]
+    rows = 0
+    for i in range(n):
+        if buf[i] == 10:
+            rows += 1
+    if n > 0 and buf[n - 1] != 10:
+        rows += 1
+    values = np.zeros((ncols, rows), dtype=np.int64)
+    errors = np.zeros((ncols, rows), dtype=np.int8)
+    lines = np.zeros(rows, dtype=np.int64)
+    fields = np.zeros(rows, dtype=np.int64)
+    starts = np.zeros(rows, dtype=np.int64)
+    ends = np.zeros(rows, dtype=np.int64)
+    r = 0
+    line = first_line
+    pos = 0
+    while pos < n:
+        end = pos
+        while end < n and buf[end] != 10:
+            end += 1
+        stop = end
+        if stop > pos and buf[stop - 1] == 13:  # '\r\n'
+            stop -= 1
+        blank = True
+        for j in range(pos, stop):
+            if buf[j] != 32 and buf[j] != 9:
+                blank = False
+                break
+        if not blank:
+            starts[r] = pos
+            ends[r] = stop
+            lines[r] = line
+            count = 1
+            for j in range(pos, stop):
+                if buf[j] == 44:
+                    count += 1
+            fields[r] = count
+            if count == ncols:
+                a = pos
+                for col in range(ncols):
+                    b = a
+                    while b < stop and buf[b] != 44:
+                        b += 1
+                    lo, hi = a, b
+                    while lo < hi and (buf[lo] == 32 or buf[lo] == 9):
+                        lo += 1
+                    while hi > lo and (buf[hi - 1] == 32 or buf[hi - 1] == 9):
+                        hi -= 1
+                    v, e = _parse_field(buf, lo, hi, kinds[col], decimals)
+                    values[col, r] = v
+                    errors[col, r] = e
+                    a = b + 1
+            r += 1
+        line += 1
+        pos = end + 1
+    return values[:, :r], errors[:, :r], lines[:r], fields[:r], starts[:r], ends[:r]
