@@ -25,9 +25,20 @@ def close_args(
 ) -> list[str]:
     d = EXAMPLES / example
     return [
-        "close", "--plan", str(ROOT / "plans" / f"{example}.yaml"), "--members", str(members or d / "members.csv"),
-        "--orders", str(orders or d / "orders.csv"), "--period", "2026-10", "--out", str(out), "--quiet", *extra,
-    ]  # fmt: skip
+        "close",
+        "--plan",
+        str(ROOT / "plans" / f"{example}.yaml"),
+        "--members",
+        str(members or d / "members.csv"),
+        "--orders",
+        str(orders or d / "orders.csv"),
+        "--period",
+        "2026-10",
+        "--out",
+        str(out),
+        "--quiet",
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("example", ["wellness_unilevel", "tiered_personal"])
@@ -64,8 +75,12 @@ def test_outputs_are_byte_identical_whatever_the_row_order(tmp_path: Path) -> No
             files[name] = tmp_path / f"{seed}-{name}"
             files[name].write_text("\n".join([head, *rows]) + "\n")
         out = tmp_path / f"out{seed}"
-        assert main(close_args("tiered_personal", out, "--ledger", members=files["members.csv"],
-                               orders=files["orders.csv"])) == 0  # fmt: skip
+        assert (
+            main(
+                close_args("tiered_personal", out, "--ledger", members=files["members.csv"], orders=files["orders.csv"])
+            )
+            == 0
+        )
         outs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert outs[0] == outs[1] == outs[2]
 

@@ -57,18 +57,33 @@ def test_base_plan_parses_with_defaults() -> None:
 
 @pytest.mark.parametrize(
     ("text", "ppm"),
-    [("5%", 50_000), ("0.05", 50_000), (0.05, 50_000), ("12.5%", 125_000), ("100%", 1_000_000), ("0.000001", 1),
-     (0, 0), (1, 1_000_000), (Decimal("0.375"), 375_000)],
-)  # fmt: skip
+    [
+        ("5%", 50_000),
+        ("0.05", 50_000),
+        (0.05, 50_000),
+        ("12.5%", 125_000),
+        ("100%", 1_000_000),
+        ("0.000001", 1),
+        (0, 0),
+        (1, 1_000_000),
+        (Decimal("0.375"), 375_000),
+    ],
+)
 def test_rates_accept_percent_fraction_and_number(text: object, ppm: int) -> None:
     assert parse_rate(text) == ppm
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("-1%", "negative"), ("101%", "above 100%"), ("0.0000001", "more than 6"), ("abc", "expected a rate"),
-     (True, "expected a rate"), ("1e-3", "expected a rate")],
-)  # fmt: skip
+    [
+        ("-1%", "negative"),
+        ("101%", "above 100%"),
+        ("0.0000001", "more than 6"),
+        ("abc", "expected a rate"),
+        (True, "expected a rate"),
+        ("1e-3", "expected a rate"),
+    ],
+)
 def test_rates_reject_bad_values(text: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_rate(text)
@@ -170,9 +185,12 @@ def test_rates_and_rates_by_rank_are_exclusive() -> None:
 def test_direct_model_construction_runs_cross_checks() -> None:
     with pytest.raises(ValueError, match="unknown rank 'Nope'"):
         Plan.model_validate(
-            {"plan": {"name": "x", "currency": "USD"}, "activity": {"min_pv": 1},
-             "ranks": [{"name": "A"}, {"name": "B", "legs": [{"rank": "Nope", "count": 1}]}]}
-        )  # fmt: skip
+            {
+                "plan": {"name": "x", "currency": "USD"},
+                "activity": {"min_pv": 1},
+                "ranks": [{"name": "A"}, {"name": "B", "legs": [{"rank": "Nope", "count": 1}]}],
+            }
+        )
 
 
 def test_many_errors_are_capped_in_the_report() -> None:
@@ -205,8 +223,10 @@ def test_schema_is_draft07_and_describes_bonuses() -> None:
 
 
 def test_validate_does_not_import_numba() -> None:
-    code = "import sys; from compplan.cli import main; rc = main(['validate', *sys.argv[1:]]); " \
-           "assert 'numba' not in sys.modules and 'numpy' not in sys.modules, 'heavy import'; sys.exit(rc)"  # fmt: skip
+    code = (
+        "import sys; from compplan.cli import main; rc = main(['validate', *sys.argv[1:]]); "
+        "assert 'numba' not in sys.modules and 'numpy' not in sys.modules, 'heavy import'; sys.exit(rc)"
+    )
     proc = subprocess.run([sys.executable, "-c", code, *map(str, PLANS)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count(": ok: ") == len(PLANS) and "theoretical maximum payout" in proc.stdout

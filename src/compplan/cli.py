@@ -14,10 +14,14 @@ import traceback
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compplan import __version__
 from compplan.errors import CompplanError, EngineError
 from compplan.money import format_units
+
+if TYPE_CHECKING:
+    from compplan.inputs import Members, Orders
 
 
 def _percent(fraction: Decimal) -> str:
@@ -83,7 +87,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     """Close a period from CSV files and write the results atomically."""
     from compplan.engine import close
     from compplan.inputs import Period
-    from compplan.io.csvio import read_members, read_orders, read_state
+    from compplan.io.csvio import read_state
     from compplan.io.output import write_result
     from compplan.spec import load_plan
 
@@ -94,8 +98,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         print(f"{out}: output directory exists; pass --overwrite to replace it", file=sys.stderr)
         return 1
-    members = read_members(args.members)
-    orders = read_orders(args.orders, plan.plan.volume_decimals)
+    members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
     state = read_state(args.state) if args.state else None
     result = close(plan, members, orders, period, state=state, ledger=args.ledger)
     write_result(result, out, overwrite=args.overwrite)
@@ -103,6 +106,19 @@ def cmd_close(args: argparse.Namespace) -> int:
         print("\n".join(_summary_lines(result.summary, time.perf_counter() - started)))
         print(f"  wrote {out}/")
     return 0
+
+
+def _read_inputs(members_path: str, orders_path: str, decimals: int) -> tuple[Members, Orders]:
+    """Members and orders from CSV, or from Parquet when the file name ends in ``.parquet``."""
+    from compplan.io.csvio import read_members, read_orders
+
+    if members_path.endswith(".parquet") or orders_path.endswith(".parquet"):
+        from compplan.io.parquet import read_members_parquet, read_orders_parquet
+
+    members = read_members_parquet(members_path) if members_path.endswith(".parquet") else read_members(members_path)
+    if orders_path.endswith(".parquet"):
+        return members, read_orders_parquet(orders_path, decimals)
+    return members, read_orders(orders_path, decimals)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -162,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("close", help="close a period from CSV inputs")
     c.add_argument("--plan", required=True)
-    c.add_argument("--members", required=True, help="CSV: id, sponsor_id, enrolled_on")
-    c.add_argument("--orders", required=True, help="CSV: member_id, date, pv, cv")
+    c.add_argument("--members", required=True, help="CSV or .parquet: id, sponsor_id, enrolled_on")
+    c.add_argument("--orders", required=True, help="CSV or .parquet: member_id, date, pv, cv")
     c.add_argument("--period", required=True, help="YYYY-MM or YYYY-MM-DD..YYYY-MM-DD")
     c.add_argument("--out", required=True, help="output directory (created atomically)")
     c.add_argument("--state", help="state.csv of the previous close")

@@ -161,6 +161,13 @@ class Members:
         problems.raise_if_any(InputError)
         return cls(ids_arr, sponsor_arr, is_root, dates, source)
 
+    @classmethod
+    def from_frame(cls, frame: Any, source: str = "members") -> Members:
+        """Build from a pandas / polars DataFrame or pyarrow Table with ``id, sponsor_id, enrolled_on``."""
+        from compplan.io.columns import members_from_frame
+
+        return members_from_frame(frame, source)
+
 
 @dataclass(frozen=True, eq=False)
 class Orders:
@@ -218,6 +225,13 @@ class Orders:
             problems.add("column_length", "member_ids, dates, pv and cv must have the same length", source)
         problems.raise_if_any(InputError)
         return cls(ids_arr, date_arr, pv_arr, cv_arr, decimals, source)
+
+    @classmethod
+    def from_frame(cls, frame: Any, decimals: int = 2, source: str = "orders") -> Orders:
+        """Build from a pandas / polars DataFrame or pyarrow Table (see :mod:`compplan.io.columns`)."""
+        from compplan.io.columns import orders_from_frame
+
+        return orders_from_frame(frame, decimals, source)
 
     @classmethod
     def empty(cls, decimals: int = 2) -> Orders:

@@ -134,8 +134,13 @@ class _Reader:
                 continue
             if not text.strip():
                 if pos >= len(first):
-                    raise InputError([Problem("empty_file", "the file is empty; expected a header line",
-                                              self.where(max(line_no, 1)))])  # fmt: skip
+                    raise InputError(
+                        [
+                            Problem(
+                                "empty_file", "the file is empty; expected a header line", self.where(max(line_no, 1))
+                            )
+                        ]
+                    )
                 continue
             header = next(csv.reader([text]))
             return [h.strip() for h in header], line_no, first[pos:]
@@ -377,8 +382,15 @@ def read_state(path: str | Path) -> State:
     """Read a state CSV written by ``compplan close`` (``id, highest_rank`` plus a metadata comment line)."""
     t = _Reader(Path(path), STATE_COLUMNS).read()
     m = t.meta
-    return State(t.columns["id"], t.columns["highest_rank"], str(path), t.lines, m.get("plan"), m.get("currency"),
-                 m.get("period"))  # fmt: skip
+    return State(
+        t.columns["id"],
+        t.columns["highest_rank"],
+        str(path),
+        t.lines,
+        m.get("plan"),
+        m.get("currency"),
+        m.get("period"),
+    )
 
 
 # -- writing --------------------------------------------------------------------------------------------

@@ -86,12 +86,19 @@ def write_result(result: CloseResult, out_dir: str | Path, *, overwrite: bool = 
         preamble = (
             f"# compplan state; plan={plan.plan.name}; currency={plan.plan.currency}; period={result.period.label}\n"
         )
-        write_csv(tmp / "state.csv", ["id", "highest_rank"],
-                  [Column.ids(result.ids), Column.label(result.highest_rank, plan.rank_names)], preamble)  # fmt: skip
+        write_csv(
+            tmp / "state.csv",
+            ["id", "highest_rank"],
+            [Column.ids(result.ids), Column.label(result.highest_rank, plan.rank_names)],
+            preamble,
+        )
         awards = result.awards
         texts = [[str(a[i]) for a in awards] for i in range(4)]
-        write_csv(tmp / "awards.csv", ["member", "bonus", "rank", "award"],
-                  [Column.label(np.arange(len(awards)), t) for t in texts])  # fmt: skip
+        write_csv(
+            tmp / "awards.csv",
+            ["member", "bonus", "rank", "award"],
+            [Column.label(np.arange(len(awards)), t) for t in texts],
+        )
         if result.ledger is not None:
             led = result.ledger
             write_csv(

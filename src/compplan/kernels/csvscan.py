@@ -203,3 +203,24 @@ def parse_block(buf, kinds, decimals, first_line):  # type: ignore[no-untyped-de
         line += 1
         pos = end + 1
     return values[:, :r], errors[:, :r], lines[:r], fields[:r], starts[:r], ends[:r]
+
+
+@jit
+def parse_spans(data, offsets, kind, decimals):  # type: ignore[no-untyped-def]
+    """Parse ``data[offsets[i]:offsets[i + 1]]`` for each ``i`` (Arrow string layout) as one column kind.
+
+    Returns ``(values int64[n], errors int8[n])`` like :func:`parse_block`; surrounding blanks are ignored.
+    """
+    n = offsets.shape[0] - 1
+    values = np.zeros(n, dtype=np.int64)
+    errors = np.zeros(n, dtype=np.int8)
+    for i in range(n):
+        lo, hi = offsets[i], offsets[i + 1]
+        while lo < hi and (data[lo] == 32 or data[lo] == 9):
+            lo += 1
+        while hi > lo and (data[hi - 1] == 32 or data[hi - 1] == 9):
+            hi -= 1
+        v, e = _parse_field(data, lo, hi, kind, decimals)
+        values[i] = v
+        errors[i] = e
+    return values, errors
