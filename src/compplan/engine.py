@@ -7,6 +7,7 @@ order (docs/semantics.md 3.6).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -154,6 +155,8 @@ class CloseResult:
         ``(member_id, bonus_id, rank_name, award_name)`` for non-cash awards.
     total_cv : int
         Sum of CV over all order lines, in volume units.
+    timings : dict of str to float
+        Wall seconds of each phase and step of the close (``relabel``, ``step:unilevel``, ...).
     """
 
     plan: Plan
@@ -171,6 +174,7 @@ class CloseResult:
     ledger: Ledger | None
     awards: list[tuple[Any, str, str, str]]
     total_cv: int
+    timings: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -385,20 +389,35 @@ def close(
     InputError
         Bad members, orders, state or period, with every problem listed.
     """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
     program = plan if isinstance(plan, Program) else compile_plan(plan)
     plan = program.plan
     period = Period.parse(period) if isinstance(period, str) else period
+    lap("compile")
     tree = members if isinstance(members, Genealogy) else Genealogy.build(members)
+    lap("relabel")
     _check_enrolment(tree, period)
     order_cols = _orders(tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals)
     prior = _prior_highest(tree, plan, state)
+    lap("check_inputs")
     ctx = Context(tree, order_cols, program.money, {"prior_highest": prior}, LedgerParts() if ledger else None)
     for step in program.steps:
         step.run(ctx)
-    return _result(program, ctx, period, int(order_cols.cv.sum()))
+        lap(f"step:{step.name}")
+    result = _result(program, ctx, period, int(order_cols.cv.sum()), timings)
+    lap("results")
+    return result
 
 
-def _result(program: Program, ctx: Context, period: Period, total_cv: int) -> CloseResult:
+def _result(program: Program, ctx: Context, period: Period, total_cv: int, timings: dict[str, float]) -> CloseResult:
     plan, tree, v = program.plan, ctx.tree, ctx.values
     pos = tree.position  # canonical row -> position: x[pos] reorders a position array to canonical order
 
@@ -443,4 +462,5 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int) -> Cl
         ledger=ledger,
         awards=named,
         total_cv=total_cv,
+        timings=timings,
     )
