@@ -157,3 +157,14 @@ def test_usage_errors_exit_2() -> None:
 def test_missing_plan_file_is_a_clean_error(tmp_path: Path) -> None:
     proc = run("validate", str(tmp_path / "nope.yaml"))
     assert proc.returncode == 1 and "cannot read plan file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_closes_a_synthetic_network(tmp_path: Path) -> None:
+    proc = run("demo", "--members", "3000", "--seed", "3", "--out", str(tmp_path / "demo"))
+    assert proc.returncode == 0, proc.stderr
+    assert "synthetic network: 3,000 members" in proc.stdout and "total payout" in proc.stdout
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    members = (tmp_path / "demo" / "members.csv").read_text().splitlines()
+    assert summary["members"] == 3000 and len(members) == 3001
+    cents = sum(int(line.rsplit(",", 1)[1].replace(".", "")) for line in members[1:])
+    assert summary["total_payout"] == f"{cents // 100}.{cents % 100:02d}" and cents > 0
