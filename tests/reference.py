@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -170,21 +172,21 @@ def _close(
     # Post-order (every member after all of its descendants), for the bottom-up steps.
     bottom_up = list(reversed(tree_order))
 
-    def ancestors(m: MemberId) -> list[MemberId]:
+    def ancestors(m: MemberId) -> Iterator[MemberId]:
         """Sponsor, sponsor's sponsor, ... up to the root."""
-        out = []
         a = sponsor[m]
         while a is not None:
-            out.append(a)
+            yield a
             a = sponsor[a]
-        return out
 
     # --- 3.1 volumes ---
     pv = {i: ZERO for i in ids}
     cv = {i: ZERO for i in ids}
-    for member_id, _date, o_pv, o_cv in orders:
+    lines_of: dict[MemberId, list[tuple[datetime.date, Decimal, Decimal]]] = {i: [] for i in ids}
+    for member_id, date, o_pv, o_cv in orders:
         pv[member_id] += Decimal(o_pv)
         cv[member_id] += Decimal(o_cv)
+        lines_of[member_id].append((date, Decimal(o_pv), Decimal(o_cv)))
     gv: dict[MemberId, Decimal] = {}
     for m in bottom_up:
         gv[m] = pv[m] + sum((gv[c] for c in children[m]), ZERO)
@@ -307,12 +309,12 @@ def _close(
             for s in tree_order:
                 window_end = enrolled[s] + datetime.timedelta(days=bonus.days)
                 b = ZERO
-                for member_id, date, o_pv, o_cv in orders:
-                    if member_id == s and enrolled[s] <= date < window_end and period_start <= date <= period_end:
+                for date, o_pv, o_cv in lines_of[s]:
+                    if enrolled[s] <= date < window_end and period_start <= date <= period_end:
                         b += Decimal(o_cv) if bonus.basis == "cv" else Decimal(o_pv)
                 if b == 0:
                     continue
-                for g, a in enumerate(ancestors(s)[: len(bonus.rates)], start=1):
+                for g, a in enumerate(itertools.islice(ancestors(s), len(bonus.rates)), start=1):
                     if qualified(bonus, a):
                         pay(a, s, bonus.id, g, b, bonus.rates[g - 1])
 

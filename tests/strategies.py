@@ -58,6 +58,17 @@ RATE_TEXTS = [
 ]
 # Volume thresholds (points, at most 2 decimals) near the volumes the orders produce.
 THRESHOLDS = ["0", "0.01", "10", "25", "49.99", "50", "100", "100.01", "150", "200", "250", "500", "1000", "2000"]
+# Rank thresholds that members of a small random forest actually reach, so ranks vary within a forest.
+PV_THRESHOLDS = ["0", "0.01", "10", "50", "99.99", "100", "100.01", "150"]
+GV_THRESHOLDS = ["50", "100", "200", "250.5", "300", "500", "1000"]
+QV_THRESHOLDS = ["50", "100", "100.01", "200", "300", "333.33", "500", "1000"]
+# Per minor units: rates whose products with common bases land on half a minor unit.
+TIE_RATES = {
+    0: ["50%", "0.5%", "5%", "25%"],
+    1: ["5%", "50%", "0.5%"],
+    2: ["50%", "5%", "0.5%", "10%", "2.5%", "12.5%", "1%"],
+    3: ["5%", "0.5%", "0.05%", "12.5%"],
+}
 LEG_SHARES = ["50%", "60%", "0.333333", "33.3333%", "40%", "100%", "0.5", "75%", "0.000001"]
 
 
@@ -112,7 +123,7 @@ def _parents(draw: st.DrawFn, n: int) -> list[int | None]:
     """Parent index of each node 0..n-1 (always an earlier node, so the result is a forest)."""
     shape = draw(st.sampled_from(["chain", "star", "bushy", "random", "deep", "roots"]))
     if shape == "chain":
-        parents: list[int | None] = [None] + list(range(n - 1))
+        parents: list[int | None] = [None, *list(range(n - 1))]
     elif shape == "star":
         parents = [None] + [0] * (n - 1)
     elif shape == "bushy":
@@ -159,7 +170,7 @@ def forests(
     Enrolment dates fall before or inside the period (never after its end), often close enough to the period
     for fast-start windows to cover part of it.
     """
-    n = draw(st.integers(min_size, max_size))
+    n = draw(st.one_of(st.integers(min_size, max_size), st.integers(max(min_size, max_size // 2), max_size)))
     parents = _parents(draw, n)
     ids = _ids(draw, n)
     rows = []
@@ -167,6 +178,7 @@ def forests(
         offset = draw(
             st.one_of(
                 st.integers(0, (period_end - period_start).days),  # inside the period
+                st.integers(0, (period_end - period_start).days),
                 st.integers(-120, 0),  # shortly before it
                 st.just(-2000),  # long ago
             )
@@ -180,29 +192,65 @@ def forests(
 # Orders
 
 
-def _volume() -> st.SearchStrategy[Decimal]:
+MAX_LINE_POINTS = 10**10  # docs/semantics.md 1: |pv|, |cv| <= 10^12 volume units per line (2 decimals)
+
+
+def _big_volume() -> st.SearchStrategy[Decimal]:
+    """Volumes up to the per-line bound, so ``basis * rate`` overflows 64 bits unless done carefully."""
+    edge = Decimal(MAX_LINE_POINTS)
     return st.one_of(
-        st.sampled_from(["0", "10", "25", "50", "99.99", "100", "150", "200", "250", "500", "1000", "0.01", "0.25"]).map(
-            Decimal
-        ),
+        st.sampled_from([edge, -edge, edge - Decimal("0.01"), edge - Decimal("0.05"), Decimal("9223372036.85")]),
+        st.decimals(min_value=-edge, max_value=edge, places=2, allow_nan=False, allow_infinity=False),
+        st.integers(-(10**12), 10**12).map(lambda u: Decimal(u).scaleb(-2)),
+    )
+
+
+def _volume() -> st.SearchStrategy[Decimal]:
+    nice = st.sampled_from(
+        ["0", "10", "25", "50", "99.99", "100", "150", "200", "250", "500", "1000", "0.01", "0.25"]
+    ).map(Decimal)
+    # whole points plus a fraction that makes x.xx5 products with the common rates (ties in every currency)
+    tie_prone = st.tuples(st.integers(0, 600), st.sampled_from(["0.05", "0.1", "0.5", "0.25", "0.01", "0.75"])).map(
+        lambda p: p[0] + Decimal(p[1])
+    )
+    return st.one_of(
+        nice,
+        nice,
+        tie_prone,
+        tie_prone,
         st.decimals(min_value=0, max_value=600, places=2, allow_nan=False, allow_infinity=False),
-        st.decimals(min_value=-300, max_value=0, places=2, allow_nan=False, allow_infinity=False),  # returns
-        st.integers(0, 99).map(lambda c: Decimal(c).scaleb(-2)),  # cents: tie-prone bases
+        st.decimals(min_value=-150, max_value=0, places=2, allow_nan=False, allow_infinity=False),  # returns
+        st.integers(0, 99).map(lambda c: Decimal(c).scaleb(-2)),  # a few cents
     )
 
 
 @st.composite
 def order_lines(
-    draw: st.DrawFn, members: list[MemberRow], period_start: datetime.date, period_end: datetime.date
+    draw: st.DrawFn,
+    members: list[MemberRow],
+    period_start: datetime.date,
+    period_end: datetime.date,
+    window_days: tuple[int, ...] = (),
+    big: bool = False,
 ) -> list[OrderRow]:
-    """Order lines: 0..3 per member, dated inside the period and not before the member's enrolment."""
+    """Order lines: 0..3 per member, dated inside the period and not before the member's enrolment.
+
+    Dates are often placed on the edges of the fast-start windows ``enrolled_on + d - 1`` and
+    ``enrolled_on + d`` for each ``d`` in ``window_days``. ``big`` draws volumes up to the per-line bound.
+    """
+    volume = _big_volume() if big else _volume()
     lines: list[OrderRow] = []
     for member_id, _sponsor, enrolled in members:
         first = max(enrolled, period_start)
-        for _ in range(draw(st.integers(0, 3))):
-            date = first + datetime.timedelta(days=draw(st.integers(0, (period_end - first).days)))
-            pv = draw(_volume())
-            cv = pv if draw(st.booleans()) else draw(_volume())
+        edges = [enrolled + datetime.timedelta(days=d + k) for d in window_days for k in (-1, 0) if d + k >= 0]
+        edges = [e for e in edges if first <= e <= period_end]
+        for _ in range(draw(st.sampled_from([0, 1, 1, 2, 2, 3]))):
+            if edges and draw(st.booleans()):
+                date = draw(st.sampled_from(edges))
+            else:
+                date = first + datetime.timedelta(days=draw(st.integers(0, (period_end - first).days)))
+            pv = draw(volume)
+            cv = pv if draw(st.booleans()) else draw(volume)
             lines.append((member_id, date, pv, cv))
     return draw(st.permutations(lines))
 
@@ -213,6 +261,8 @@ def order_lines(
 
 def _rate_text() -> st.SearchStrategy[str]:
     return st.one_of(
+        st.sampled_from(RATE_TEXTS),
+        st.sampled_from(RATE_TEXTS),
         st.sampled_from(RATE_TEXTS),
         st.integers(0, 10**6).map(lambda ppm: f"{Decimal(ppm).scaleb(-6):f}"),
         st.integers(0, 10**6).map(lambda ppm: f"{Decimal(ppm).scaleb(-4):f}%"),
@@ -232,23 +282,47 @@ def _maybe(draw: st.DrawFn, out: dict[str, Any], key: str, strategy: st.SearchSt
         out[key] = draw(strategy)
 
 
-def _rank(draw: st.DrawFn, name: str, names: list[str]) -> dict[str, Any]:
-    rank: dict[str, Any] = {"name": name}
+def _reachable(values: list[str]) -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(values), st.sampled_from(values), _threshold())
+
+
+def _rank(draw: st.DrawFn, index: int, names: list[str]) -> dict[str, Any]:
+    rank: dict[str, Any] = {"name": names[index]}
     _maybe(draw, rank, "active", st.booleans(), p=4)
-    _maybe(draw, rank, "min_pv", _threshold())
-    _maybe(draw, rank, "min_gv", _threshold(), p=3)
+    _maybe(draw, rank, "min_pv", _reachable(PV_THRESHOLDS))
+    _maybe(draw, rank, "min_gv", _reachable(GV_THRESHOLDS), p=3)
     if draw(st.integers(0, 2)) == 0:
-        rank["min_qv"] = draw(_threshold())
+        rank["min_qv"] = draw(_reachable(QV_THRESHOLDS))
         _maybe(draw, rank, "max_leg_share", st.sampled_from(LEG_SHARES), p=1 if draw(st.booleans()) else 3)
     _maybe(draw, rank, "min_personal_actives", st.integers(0, 3), p=3)
     if draw(st.integers(0, 2)) == 0:
+        # mostly rules on lower ranks (a ladder), sometimes on any rank
+        lower = st.sampled_from(names[:index]) if draw(st.integers(0, 3)) else st.sampled_from(names)
         rank["legs"] = draw(
             st.lists(
-                st.fixed_dictionaries({"rank": st.sampled_from(names), "count": st.integers(1, 3)}),
+                st.fixed_dictionaries({"rank": lower, "count": st.sampled_from([1, 1, 2, 3])}),
                 min_size=1,
                 max_size=2,
             )
         )
+    return rank
+
+
+def _ladder_rank(draw: st.DrawFn, index: int, names: list[str]) -> dict[str, Any]:
+    """A rank that builds on the one below it: growing group volume, legs of lower ranks."""
+    rank: dict[str, Any] = {"name": names[index]}
+    _maybe(draw, rank, "active", st.booleans(), p=6)
+    _maybe(draw, rank, "min_pv", st.sampled_from(["0", "10", "50", "100"]), p=3)
+    step = Decimal(draw(st.sampled_from(["50", "100", "150.5", "200"])))
+    if draw(st.integers(0, 2)):
+        rank["min_gv"] = str(step * index)
+    else:
+        rank["min_qv"] = str(step * index)
+        _maybe(draw, rank, "max_leg_share", st.sampled_from(LEG_SHARES), p=1)
+    if index >= 2 and draw(st.booleans()):
+        below = names[draw(st.integers(1, index - 1))]
+        rank["legs"] = [{"rank": below, "count": draw(st.sampled_from([1, 2, 2, 3]))}]
+    _maybe(draw, rank, "min_personal_actives", st.integers(0, 2), p=3)
     return rank
 
 
@@ -258,37 +332,44 @@ def _qualification(draw: st.DrawFn, bonus: dict[str, Any], names: list[str]) -> 
     _maybe(draw, bonus, "basis", st.sampled_from(["cv", "pv"]), p=3)
 
 
-def _unilevel(draw: st.DrawFn, bonus_id: str, names: list[str]) -> dict[str, Any]:
+def _unilevel(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
     bonus: dict[str, Any] = {"id": bonus_id, "type": "unilevel"}
     _qualification(draw, bonus, names)
     _maybe(draw, bonus, "compression", st.sampled_from(["none", "dynamic"]), p=1)
     if draw(st.booleans()):
-        rates = draw(st.lists(_rate_text(), min_size=1, max_size=6))
+        rates = draw(st.lists(rate, min_size=1, max_size=6))
         bonus["rates"] = rates
         if draw(st.booleans()):
             listed = draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=len(names)))
-            bonus["paid_levels"] = {n: draw(st.integers(0, len(rates))) for n in listed}
+            paid = {n: draw(st.integers(0, len(rates))) for n in listed}
+            if len(names) > 1 and draw(st.booleans()):  # the entry rank paid shallower than the ranks above
+                paid[names[0]] = draw(st.integers(0, 1))
+                paid[names[-1]] = len(rates)
+            bonus["paid_levels"] = paid
     else:
         listed = draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names)))
-        bonus["rates_by_rank"] = {n: draw(st.lists(_rate_text(), max_size=5)) for n in listed}
+        bonus["rates_by_rank"] = {n: draw(st.lists(rate, max_size=5)) for n in listed}
+        if len(names) > 1 and draw(st.booleans()):  # deeper tables for higher ranks
+            bonus["rates_by_rank"][names[0]] = draw(st.lists(rate, max_size=1))
+            bonus["rates_by_rank"][names[-1]] = draw(st.lists(rate, min_size=2, max_size=5))
     return bonus
 
 
-def _fast_start(draw: st.DrawFn, bonus_id: str, names: list[str]) -> dict[str, Any]:
+def _fast_start(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
     bonus: dict[str, Any] = {"id": bonus_id, "type": "fast_start"}
     _qualification(draw, bonus, names)
     bonus["days"] = draw(st.one_of(st.integers(1, 90), st.sampled_from([1, 30, 60])))
-    bonus["rates"] = draw(st.lists(_rate_text(), min_size=1, max_size=4))
+    bonus["rates"] = draw(st.lists(rate, min_size=1, max_size=4))
     return bonus
 
 
-def _personal_tier(draw: st.DrawFn, bonus_id: str, names: list[str]) -> dict[str, Any]:
+def _personal_tier(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
     bonus: dict[str, Any] = {"id": bonus_id, "type": "personal_tier"}
     _qualification(draw, bonus, names)
     _maybe(draw, bonus, "tier_volume", st.sampled_from(["pv", "gv"]))
     volumes = sorted(set(draw(st.lists(_threshold(), min_size=1, max_size=4))), key=Decimal)
     volumes = [v for i, v in enumerate(volumes) if i == 0 or Decimal(v) != Decimal(volumes[i - 1])]
-    bonus["tiers"] = [{"min_volume": v, "rate": draw(_rate_text())} for v in volumes]
+    bonus["tiers"] = [{"min_volume": v, "rate": draw(rate)} for v in volumes]
     return bonus
 
 
@@ -322,23 +403,31 @@ def plan_dicts(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 9)) == 0:
         minor_units = draw(st.integers(0, 3))
         meta["minor_units"] = minor_units
-    activity: dict[str, Any] = {"min_pv": draw(st.sampled_from(["0", "20", "50", "99.99", "100"]))}
+    activity: dict[str, Any] = {"min_pv": draw(st.sampled_from(["0", "0", "20", "50", "99.99", "100"]))}
     _maybe(draw, activity, "min_cv", st.sampled_from(["0", "10", "50"]), p=4)
 
     n_ranks = draw(st.integers(1, 5))
     names = draw(st.permutations(RANK_NAMES))[:n_ranks]
-    ranks = [{"name": names[0]}] + [_rank(draw, names[i], names) for i in range(1, n_ranks)]
+    make_rank = _ladder_rank if draw(st.booleans()) else _rank
+    ranks = [{"name": names[0]}] + [make_rank(draw, i, names) for i in range(1, n_ranks)]
 
+    # Some plans use only rates that make ties on typical bases in their currency (x.xx5 products).
+    tie_rates = TIE_RATES[min(minor_units, 3)]
+    rate = (
+        st.one_of(st.sampled_from(tie_rates), st.sampled_from(tie_rates), _rate_text())
+        if draw(st.booleans())
+        else _rate_text()
+    )
     kinds = ["unilevel", "fast_start", "personal_tier"] + (["rank_advancement"] if n_ranks > 1 else [])
     bonuses = []
     for i, kind in enumerate(draw(st.lists(st.sampled_from(kinds), max_size=4))):
         bonus_id = f"b{i}_{kind}"
         if kind == "unilevel":
-            bonuses.append(_unilevel(draw, bonus_id, names))
+            bonuses.append(_unilevel(draw, bonus_id, names, rate))
         elif kind == "fast_start":
-            bonuses.append(_fast_start(draw, bonus_id, names))
+            bonuses.append(_fast_start(draw, bonus_id, names, rate))
         elif kind == "personal_tier":
-            bonuses.append(_personal_tier(draw, bonus_id, names))
+            bonuses.append(_personal_tier(draw, bonus_id, names, rate))
         else:
             bonuses.append(_rank_advancement(draw, bonus_id, names, minor_units))
     return {"plan": meta, "activity": activity, "ranks": ranks, "bonuses": bonuses}
@@ -354,13 +443,18 @@ def plans() -> st.SearchStrategy[Plan]:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, max_members: int = 25, with_prior: bool = True) -> Scenario:
-    """A random plan, forest, orders and (sometimes) a prior state, for one period."""
+def scenarios(draw: st.DrawFn, max_members: int = 25, with_prior: bool = True, big_volumes: bool = False) -> Scenario:
+    """A random plan, forest, orders and (sometimes) a prior state, for one period.
+
+    With ``big_volumes`` the order lines go up to the documented per-line bound (at most 10^15 volume units in
+    all, which 25 members x 3 lines x 10^12 cannot exceed).
+    """
     period_text, start, end = draw(periods())
     plan_dict = draw(plan_dicts())
     plan = Plan.model_validate(plan_dict)
     members = draw(forests(start, end, max_size=max_members))
-    orders = draw(order_lines(members, start, end))
+    windows = tuple(b.days for b in plan.bonuses if b.type == "fast_start")
+    orders = draw(order_lines(members, start, end, windows, big=big_volumes))
     prior = None
     if with_prior and draw(st.booleans()):
         ids = [m[0] for m in members]

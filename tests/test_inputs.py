@@ -211,9 +211,15 @@ def test_csv_roundtrip_of_text_ids_and_state(tmp_path: Path) -> None:
     m = read_members(write(tmp_path, "m.csv", "id,sponsor_id,enrolled_on\nA-1,,2025-01-01\nB 2,A-1,2025-02-01\n"))
     assert list(m.ids) == ["A-1", "B 2"] and list(m.is_root) == [True, False] and list(m.lines) == [2, 3]
     s = read_state(
-        write(tmp_path, "s.csv", "# compplan state; plan=T; currency=USD; period=2026-01\nid,highest_rank\nA-1,Lead\n")
+        write(
+            tmp_path,
+            "s.csv",
+            "# compplan state; plan=T; currency=USD; period=2025-12; end=2025-12-31\n"
+            "id,highest_rank,streak,balance\nA-1,Lead,3,-1.50\n",
+        )
     )
-    assert s.plan_name == "T" and s.period == "2026-01" and list(s.ids) == ["A-1"] and list(s.lines) == [3]
+    assert s.plan_name == "T" and s.period == "2025-12" and list(s.ids) == ["A-1"] and list(s.lines) == [3]
+    assert s.streak.tolist() == [3] and s.balance.tolist() == [-150] and s.end == dt.date(2025, 12, 31)
     o = read_orders(write(tmp_path, "o.csv", "member_id,date,pv,cv\nB 2,2026-01-05,-.5,+12\n"))
     assert list(o.pv) == [-50] and list(o.cv) == [1200]
     r = close(PLAN, m, o, "2026-01", state=s)
@@ -259,7 +265,7 @@ def test_text_ids_with_commas_survive_a_round_trip(tmp_path: Path) -> None:
         write(tmp_path, "m.csv", 'id,sponsor_id,enrolled_on\n"a,""b""",,2026-01-01\nc,"a,""b""",2026-01-01\n')
     )
     assert back.ids.tolist() == ['a,"b"', "c"]
-    assert (out / "ledger.csv").read_text().splitlines()[1] == '"a,""b""",c,uni,1,100.00,0.100000,10.00'
+    assert (out / "ledger.csv").read_text().splitlines()[1] == '"a,""b""",c,uni,line,1,100.00,0.100000,10.00'
     assert (out / "members.csv").read_text().splitlines()[1].startswith('"a,""b""",10.00,110.00,')
 
 

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reference import RefResult, canonical_order, reference_close
+from hypothesis import HealthCheck, given, settings
 
 from compplan.spec.loader import load_plan
 from compplan.spec.models import Plan
+from reference import RefResult, canonical_order, reference_close
+from strategies import Scenario, scenarios
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 D = Decimal
@@ -260,9 +262,7 @@ EXAMPLES.append(
                 {"name": "Silver", "min_pv": "200"},
                 {"name": "Gold", "min_pv": "300"},
             ],
-            bonuses=[
-                {"id": "uni", "type": "unilevel", "rates_by_rank": {"Gold": ["20%", "10%"], "Bronze": ["10%"]}}
-            ],
+            bonuses=[{"id": "uni", "type": "unilevel", "rates_by_rank": {"Gold": ["20%", "10%"], "Bronze": ["10%"]}}],
             min_pv="0",
         ),
         members=[
@@ -993,3 +993,60 @@ def test_prior_state_above_current_rank_gives_no_award() -> None:
     assert res["a"].rank == "Pro" and res["a"].total == 0 and res.ledger == []
     res = reference_close(plan, [("a", None, LONG_AGO)], [order("a", "20")], OCT1, OCT31)
     assert res["a"].total == 5 and [(ln.level, ln.basis, ln.rate) for ln in res.ledger] == [(1, 0, 0)]
+
+
+# --------------------------------------------------------------------------------------------------------
+# The reference on random scenarios: invariants that follow from docs/semantics.md (no engine needed).
+# These also exercise tests/strategies.py.
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_reference_invariants(sc: Scenario) -> None:
+    plan = sc.plan
+    res = reference_close(plan, sc.members, sc.orders, sc.period_start, sc.period_end, sc.prior)
+    sponsor = {m: s for m, s, _ in sc.members}
+    children: dict[Any, list[Any]] = {m: [] for m in sponsor}
+    for m, s in sponsor.items():
+        if s is not None:
+            children[s].append(m)
+    index = plan.rank_index
+    minor = D(1).scaleb(-plan.minor_units)
+    assert set(res.members) == set(sponsor)
+    assert sorted(map(str, res.tree_order)) == sorted(map(str, sponsor))
+    for m, r in res.members.items():
+        assert r.gv == r.pv + sum((res[c].gv for c in children[m]), D(0))
+        assert index(r.highest_rank) >= index(r.rank)
+        if sc.prior and m in sc.prior:
+            assert index(r.highest_rank) >= index(sc.prior[m])
+        if plan.ranks[index(r.rank)].min_qv is None:
+            assert r.qv == r.gv
+        assert r.total == sum(r.bonuses.values(), D(0))
+        assert set(r.bonuses) == set(plan.bonus_ids())
+    # every line: rounded once from basis * rate, non-zero, exact to minor units
+    depth = {}
+    for m in res.tree_order:
+        depth[m] = 0 if sponsor[m] is None else depth[sponsor[m]] + 1
+    kinds = {b.id: b for b in plan.bonuses}
+    for ln in res.ledger:
+        assert ln.amount != 0
+        assert ln.amount == ln.amount.quantize(minor)
+        bonus = kinds[ln.bonus_id]
+        if bonus.type != "rank_advancement":
+            assert abs(ln.amount - ln.basis * ln.rate) <= minor
+        if bonus.type in ("personal_tier", "rank_advancement"):
+            assert ln.payee == ln.source
+        elif bonus.type == "fast_start" or getattr(bonus, "compression", None) == "none":
+            assert depth[ln.source] - depth[ln.payee] == ln.level
+        else:
+            assert 1 <= ln.level <= depth[ln.source] - depth[ln.payee]
+    totals = Counter()
+    for ln in res.ledger:
+        totals[(ln.payee, ln.bonus_id)] += ln.amount
+    for m, r in res.members.items():
+        for b, amount in r.bonuses.items():
+            assert totals.get((m, b), D(0)) == amount
+    assert res.total_payout == sum((r.total for r in res.members.values()), D(0))
+    # shuffled input rows give the same result
+    again = reference_close(plan, sc.members[::-1], sc.orders[::-1], sc.period_start, sc.period_end, sc.prior)
+    assert again.members == res.members and again.ledger == res.ledger and again.awards == res.awards

@@ -99,7 +99,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         print(f"{out}: output directory exists; pass --overwrite to replace it", file=sys.stderr)
         return 1
     members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
-    state = read_state(args.state) if args.state else None
+    state = read_state(args.state, plan.minor_units) if args.state else None
     result = close(plan, members, orders, period, state=state, ledger=args.ledger)
     write_result(result, out, overwrite=args.overwrite)
     if not args.quiet:

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from compplan.errors import EngineError
+from compplan.errors import EngineError, PlanError, Problem
 from compplan.kernels import bonuses as kb
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity, paid_as_ranks
 from compplan.kernels.tree import scatter_add, subtree_sum
 from compplan.money import RATE_SCALE
-from compplan.spec.models import FastStart, PersonalTier, Plan, RankAdvancement, Unilevel
+from compplan.spec.models import FastStart, PersonalTier, Plan, RankAdvancement, Unilevel, run_order
 
 if TYPE_CHECKING:
     from compplan.engine import Context
 
 #: Values that exist before the first step runs (see :class:`compplan.engine.Context`).
-INPUTS = frozenset({"orders", "prior_highest"})
+INPUTS = frozenset({"orders", "prior_highest", "prior_streak", "balance_in", "events"})
 
 
 def _units(value: Decimal | None, decimals: int) -> int:
@@ -115,6 +115,7 @@ class BonusStep(Step):
     index: int = 0
     min_rank: int = 0
     require_active: bool = True
+    cap: int | None = None  # per-member cap in minor units, applied by the engine right after the step
 
     def qualified(self, ctx: Context) -> np.ndarray:
         """Payees that may earn: rank >= min_rank and (active or activity not required)."""
@@ -236,21 +237,123 @@ class RankAdvancementStep(BonusStep):
 
 
 @dataclass(frozen=True)
-class Totals(Step):
-    """``total`` = sum of the cash bonus columns."""
+class Streak(Step):
+    """Consecutive active periods: the state's streak + 1 when active, else 0."""
 
-    name: str = "total"
-    columns: tuple[str, ...] = ()
+    reads: ClassVar[tuple[str, ...]] = ("active", "prior_streak")
+    name: str = "streak"
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        v = ctx.values
+        v["streak"] = np.where(v["active"], v["prior_streak"] + 1, 0).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class CompanyCap(Step):
+    """Scale the scalable bonuses down so the total payout fits ``max_share`` of company CV (3.5), exactly."""
+
+    name: str = "company_cap"
+    max_share: int = 0  # ppm
+    columns: tuple[str, ...] = ()  # every bonus column, plan order
+    scalable: tuple[BonusStep, ...] = ()
 
     @property
     def deps(self) -> tuple[str, ...]:  # noqa: D102
         return self.columns
 
     def run(self, ctx: Context) -> None:  # noqa: D102
+        from compplan.engine import KIND_COMPANY_CAP
+
+        v, m = ctx.values, ctx.money
+        total_cv = int(ctx.orders.cv.sum())
+        limit = max(0, total_cv) * self.max_share * m.mult // m.den  # exact floor with Python ints
+        before = sum(int(v[c].sum()) for c in self.columns)
+        report: dict[str, object] = {"limit": limit, "before": before, "after": before, "binding": before > limit}
+        ctx.values[self.name] = np.zeros(0, dtype=np.int64)
+        if before > limit:
+            canon = ctx.tree.order
+            cells = []  # (canonical row, bonus order, position, step, amount)
+            for j, step in enumerate(self.scalable):
+                col = v[step.name]
+                for p in np.nonzero(col > 0)[0].tolist():
+                    cells.append((int(canon[p]), j, p, step, int(col[p])))
+            total = sum(c[4] for c in cells)
+            target = max(0, total - (before - limit))
+            new = [a * target // total if total else 0 for *_, a in cells]
+            left = target - sum(new)
+            ranked = sorted(
+                range(len(cells)), key=lambda i: (-(cells[i][4] * target % total), cells[i][0], cells[i][1])
+            )
+            for i in ranked[:left]:
+                new[i] += 1
+            for j, step in enumerate(self.scalable):
+                mine = sorted((c[0], c[2], c[4], new[i]) for i, c in enumerate(cells) if c[1] == j and new[i] != c[4])
+                positions = np.array([c[1] for c in mine], dtype=np.int64)
+                ctx.adjust(
+                    step,
+                    positions,
+                    np.array([c[2] for c in mine], dtype=np.int64),
+                    np.array([c[3] for c in mine], dtype=np.int64),
+                    KIND_COMPANY_CAP,
+                )
+            after = sum(int(v[c].sum()) for c in self.columns)
+            scale = Decimal(target) / Decimal(total) if total else Decimal(0)
+            report.update(
+                after=after,
+                scalable_before=total,
+                scalable_after=target,
+                cut=before - after,
+                scale=str(scale.quantize(Decimal("0.000001"))),
+                binding_short=max(0, after - limit),
+            )
+        ctx.cap_report = _money_report(report, ctx)
+
+
+def _money_report(report: dict[str, object], ctx: Context) -> dict[str, object]:
+    from compplan.money import format_units
+
+    digits = len(str(ctx.money.mult)) - 1
+    return {
+        k: format_units(x, digits) if isinstance(x, int) and not isinstance(x, bool) else x for k, x in report.items()
+    }
+
+
+@dataclass(frozen=True)
+class Totals(Step):
+    """``total`` = sum of the cash bonus columns (after caps)."""
+
+    name: str = "total"
+    columns: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()  # steps that must run first (the company cap)
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return self.columns + self.after
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
         total = np.zeros(len(ctx.tree), dtype=np.int64)
         for c in self.columns:
             total += ctx.values[c]
         ctx.values["total"] = total
+
+
+@dataclass(frozen=True)
+class Balances(Step):
+    """Carry the state balance: pay ``balance_in + total`` when it reaches the minimum, else carry it (3.6)."""
+
+    reads: ClassVar[tuple[str, ...]] = ("total", "balance_in")
+    name: str = "balances"
+    minimum: int = 0
+
+    @property
+    def writes(self) -> tuple[str, ...]:  # noqa: D102
+        return ("paid", "balance_out")
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        payable = ctx.values["balance_in"] + ctx.values["total"]
+        hold = (payable < 0) | (payable < self.minimum)
+        ctx.values["paid"] = np.where(hold, 0, payable)
+        ctx.values["balance_out"] = np.where(hold, payable, 0)
 
 
 @dataclass(frozen=True)
@@ -334,73 +437,72 @@ def _unilevel_rates(plan: Plan, bonus: Unilevel) -> np.ndarray:
     return table
 
 
+def _bonus_step(plan: Plan, i: int, bonus: Any) -> BonusStep:
+    """The step of one bonus, with its parameters as arrays."""
+    vdec, mdec = plan.plan.volume_decimals, plan.minor_units
+    cap = None if bonus.cap_per_member is None else int(bonus.cap_per_member.scaleb(mdec))
+    if isinstance(bonus, RankAdvancement):
+        cash = np.zeros(len(plan.ranks), dtype=np.int64)
+        award: list[str | None] = [None] * len(plan.ranks)
+        for name, a in bonus.awards.items():
+            r = plan.rank_index(name)
+            cash[r] = int(a.cash.scaleb(mdec))
+            award[r] = a.award
+        return RankAdvancementStep(
+            name=bonus.id, index=i, cap=cap, cash=cash, award=tuple(award), pay_skipped=bonus.pay_skipped
+        )
+    common: dict[str, Any] = {
+        "name": bonus.id,
+        "index": i,
+        "cap": cap,
+        "min_rank": plan.rank_index(bonus.min_rank) if bonus.min_rank else 0,
+        "require_active": bonus.require_active,
+    }
+    if isinstance(bonus, Unilevel):
+        return UnilevelStep(
+            **common, basis=bonus.basis, dynamic=bonus.compression == "dynamic", rates=_unilevel_rates(plan, bonus)
+        )
+    if isinstance(bonus, FastStart):
+        rates = np.array([_ppm(r) for r in bonus.rates], dtype=np.int64)
+        return FastStartStep(**common, basis=bonus.basis, days=bonus.days, rates=rates)
+    if isinstance(bonus, PersonalTier):
+        return PersonalTierStep(
+            **common,
+            basis=bonus.basis,
+            tier_volume=bonus.tier_volume,
+            min_volume=np.array([_units(t.min_volume, vdec) for t in bonus.tiers], dtype=np.int64),
+            rates=np.array([_ppm(t.rate) for t in bonus.tiers], dtype=np.int64),
+        )
+    raise PlanError(
+        [Problem("unsupported", f"bonus type {bonus.type!r} is not supported by this engine yet", f"bonuses[{i}]")]
+    )
+
+
 def compile_plan(plan: Plan) -> Program:
     """Turn a validated plan into a checked, ordered :class:`Program`."""
-    vdec = plan.plan.volume_decimals
+    vdec, mdec = plan.plan.volume_decimals, plan.minor_units
     steps: list[Step] = [
         Volumes(),
         Activity(min_pv=_units(plan.activity.min_pv, vdec), min_cv=_units(plan.activity.min_cv, vdec)),
+        Streak(),
         Ranks(params=_rank_params(plan)),
     ]
-    for i, bonus in enumerate(plan.bonuses):
-        if isinstance(bonus, RankAdvancement):
-            cash = np.zeros(len(plan.ranks), dtype=np.int64)
-            award: list[str | None] = [None] * len(plan.ranks)
-            for name, a in bonus.awards.items():
-                r = plan.rank_index(name)
-                cash[r] = int(a.cash.scaleb(plan.minor_units))
-                award[r] = a.award
-            steps.append(
-                RankAdvancementStep(
-                    name=bonus.id, index=i, cash=cash, award=tuple(award), pay_skipped=bonus.pay_skipped
-                )
-            )
-            continue
-        min_rank = plan.rank_index(bonus.min_rank) if bonus.min_rank else 0
-        req = bonus.require_active
-        if isinstance(bonus, Unilevel):
-            steps.append(
-                UnilevelStep(
-                    name=bonus.id,
-                    index=i,
-                    min_rank=min_rank,
-                    require_active=req,
-                    basis=bonus.basis,
-                    dynamic=bonus.compression == "dynamic",
-                    rates=_unilevel_rates(plan, bonus),
-                )
-            )
-        elif isinstance(bonus, FastStart):
-            rates = np.array([_ppm(r) for r in bonus.rates], dtype=np.int64)
-            steps.append(
-                FastStartStep(
-                    name=bonus.id,
-                    index=i,
-                    min_rank=min_rank,
-                    require_active=req,
-                    basis=bonus.basis,
-                    days=bonus.days,
-                    rates=rates,
-                )
-            )
-        elif isinstance(bonus, PersonalTier):
-            steps.append(
-                PersonalTierStep(
-                    name=bonus.id,
-                    index=i,
-                    min_rank=min_rank,
-                    require_active=req,
-                    basis=bonus.basis,
-                    tier_volume=bonus.tier_volume,
-                    min_volume=np.array([_units(t.min_volume, vdec) for t in bonus.tiers], dtype=np.int64),
-                    rates=np.array([_ppm(t.rate) for t in bonus.tiers], dtype=np.int64),
-                )
-            )
-        else:  # pragma: no cover - the discriminated union admits nothing else
-            raise EngineError(f"no compiler for bonus type {type(bonus).__name__}")
-    steps.append(Totals(columns=tuple(plan.bonus_ids())))
+    by_id: dict[str, BonusStep] = {}
+    for i in run_order(plan):
+        step = _bonus_step(plan, i, plan.bonuses[i])
+        by_id[step.name] = step
+        steps.append(step)
+    columns = tuple(plan.bonus_ids())
+    after: tuple[str, ...] = ()
+    if plan.payout_cap is not None:
+        cap = plan.payout_cap
+        scalable = tuple(by_id[b] for b in columns if b in cap.scalable)
+        steps.append(CompanyCap(max_share=_ppm(cap.max_share), columns=columns, scalable=scalable))
+        after = ("company_cap",)
+    steps.append(Totals(columns=columns, after=after))
+    steps.append(Balances(minimum=int(plan.payout.minimum.scaleb(mdec))))
     _check_order(steps)
-    money = MoneyParams(10**plan.minor_units, 10 ** (6 + vdec), ROUNDING_MODES[plan.plan.rounding])
+    money = MoneyParams(10**mdec, 10 ** (6 + vdec), ROUNDING_MODES[plan.plan.rounding])
     return Program(plan, tuple(steps), money)
 
 

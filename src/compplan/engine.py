@@ -52,15 +52,20 @@ class OrderColumns:
     cv: Int64Array
 
 
+#: Ledger line kinds (docs/semantics.md 3.7).
+LINE_KINDS = ("line", "member_cap", "company_cap")
+KIND_LINE, KIND_MEMBER_CAP, KIND_COMPANY_CAP = range(3)
+
+
 class LedgerParts:
     """Ledger segments in run order; positions are converted to ids when the result is built."""
 
     def __init__(self) -> None:
-        self.parts: list[tuple[int, LedgerBuffer]] = []
+        self.parts: list[tuple[int, int, LedgerBuffer]] = []
 
-    def append(self, bonus_index: int, buffer: LedgerBuffer) -> None:
-        """Add the lines of one bonus."""
-        self.parts.append((bonus_index, buffer))
+    def append(self, bonus_index: int, buffer: LedgerBuffer, kind: int = KIND_LINE) -> None:
+        """Add lines of one bonus (``kind`` is one of :data:`LINE_KINDS`)."""
+        self.parts.append((bonus_index, kind, buffer))
 
 
 @dataclass(eq=False)
@@ -73,6 +78,7 @@ class Context:
     values: dict[str, np.ndarray]
     ledger: LedgerParts | None
     awards: list[tuple[Int64Array, int, int, str]] = field(default_factory=list)
+    cap_report: dict[str, Any] | None = None
 
     def run_bonus(self, step: BonusStep, kernel: Callable[[np.ndarray, LedgerBuffer, int, bool], int]) -> None:
         """Run a bonus kernel into a new column; with a ledger, count lines first, then fill them."""
@@ -91,8 +97,28 @@ class Context:
         self.values[step.name] = totals
 
     def add_awards(self, bonus_index: int, positions: Int64Array, rank: int, award: str) -> None:
-        """Record non-cash awards for members at ``positions``."""
+        """Record non-cash awards for members at ``positions`` (``rank`` -1 when not a rank award)."""
         self.awards.append((positions, bonus_index, rank, award))
+
+    def adjust(self, step: BonusStep, positions: Int64Array, before: Int64Array, after: Int64Array, kind: int) -> None:
+        """Set ``step``'s column at ``positions`` to ``after`` and record adjustment lines."""
+        column = self.values[step.name]
+        column[positions] = after
+        if self.ledger is not None and len(positions):
+            zero = np.zeros(len(positions), dtype=np.int64)
+            buffer = LedgerBuffer(positions, positions, zero, before, zero, after - before)
+            self.ledger.append(step.index, buffer, kind)
+
+    def apply_member_cap(self, step: BonusStep) -> None:
+        """Clip ``step``'s column at its per-member cap (docs/semantics.md 3.5)."""
+        if step.cap is None:
+            return
+        column = self.values[step.name]
+        over = np.nonzero(column > step.cap)[0]
+        canon = self.tree.order[over]
+        over = over[np.argsort(canon, kind="stable")]  # adjustment lines in canonical member order
+        before = column[over].copy()
+        self.adjust(step, over, before, np.full(len(over), step.cap, dtype=np.int64), KIND_MEMBER_CAP)
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,8 +134,9 @@ class Ledger:
     payee_row: Int64Array
     source_row: Int64Array
     bonus_index: Int64Array
+    kind_index: Int64Array  # into LINE_KINDS
     level: Int64Array
-    basis: Int64Array  # volume units
+    basis: Int64Array  # volume units (money for matching and adjustment lines)
     rate: Int64Array  # parts per million
     amount: Int64Array  # minor units
 
@@ -131,6 +158,11 @@ class Ledger:
         """Bonus id of each line."""
         return np.array(self.bonus_ids or ("",), dtype=np.str_)[self.bonus_index]
 
+    @property
+    def kind(self) -> np.ndarray:
+        """Line kind: ``line``, ``member_cap`` or ``company_cap``."""
+        return np.array(LINE_KINDS, dtype=np.str_)[self.kind_index]
+
 
 @dataclass(frozen=True, eq=False)
 class CloseResult:
@@ -149,6 +181,10 @@ class CloseResult:
         One cash column per bonus id, in minor units.
     total : int64 array
         Sum of the bonus columns, minor units.
+    streak : int64 array
+        Consecutive active periods including this one.
+    balance_in, paid, balance_out : int64 arrays
+        Carried balance from the state, amount paid out, balance carried on (minor units; 3.6).
     ledger : Ledger or None
         Present when the close was asked for one.
     awards : list of tuple
@@ -171,9 +207,14 @@ class CloseResult:
     highest_rank: Int64Array
     bonuses: dict[str, Int64Array]
     total: Int64Array
+    streak: Int64Array
+    balance_in: Int64Array
+    paid: Int64Array
+    balance_out: Int64Array
     ledger: Ledger | None
     awards: list[tuple[Any, str, str, str]]
     total_cv: int
+    payout_cap: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -212,10 +253,13 @@ class CloseResult:
             "members": len(self),
             "active_members": int(self.active.sum()),
             "total_payout": format_units(payout, mdec),
+            "total_paid": format_units(int(self.paid.sum()), mdec),
+            "balance_carried": format_units(int(self.balance_out.sum()), mdec),
             "total_cv": format_units(self.total_cv, vdec),
             "payout_ratio": ratio,
             "bonuses": per_bonus,
             "ranks": {name: int(c) for name, c in zip(self.plan.rank_names, ranks, strict=True)},
+            "payout_cap": self.payout_cap,
             "non_cash_awards": len(self.awards),
             "ledger_lines": None if self.ledger is None else len(self.ledger),
         }
@@ -225,9 +269,12 @@ class CloseResult:
         return State(
             self.ids,
             self.highest_rank_names,
+            self.streak,
+            self.balance_out,
             plan_name=self.plan.plan.name,
             currency=self.plan.plan.currency,
             period=self.period.label,
+            end=self.period.end,
         )
 
 
@@ -304,11 +351,27 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
     return OrderColumns(position, day, pv.astype(np.int64), cv.astype(np.int64))
 
 
-def _prior_highest(tree: Genealogy, plan: Plan, state: State | None) -> Int64Array:
-    prior = np.zeros(len(tree), dtype=np.int64)
-    if state is None or len(state) == 0:
+def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Period) -> dict[str, Int64Array]:
+    """Highest rank, streak and balance per preorder position from the state (docs/semantics.md 3.8)."""
+    n = len(tree)
+    prior = {"prior_highest": np.zeros(n, dtype=np.int64), "prior_streak": np.zeros(n, dtype=np.int64),
+             "balance_in": np.zeros(n, dtype=np.int64)}  # fmt: skip
+    if state is None:
         return prior
     problems = ProblemCollector()
+    meta = f"{state.source}:1"
+    if state.plan_name is not None and state.plan_name != plan.plan.name:
+        problems.add("state_plan", f"the state was written by plan {state.plan_name!r}, not {plan.plan.name!r}", meta)
+    if state.currency is not None and state.currency != plan.plan.currency:
+        problems.add("state_currency", f"the state is in {state.currency}, the plan in {plan.plan.currency}", meta)
+    if state.end is not None and state.end != period.start - dt.timedelta(days=1):
+        problems.add(
+            "state_period",
+            f"the state is from period {state.period} (ending {state.end}); this close needs the state of the period "
+            f"ending {period.start - dt.timedelta(days=1)}",
+            meta,
+        )
+    problems.raise_if_any(InputError, title=f"{state.source}: state does not fit this close")
     index = {name: i for i, name in enumerate(plan.rank_names)}
     rows, found = tree.lookup(state.ids)
     add_rows(
@@ -335,8 +398,18 @@ def _prior_highest(tree: Genealogy, plan: Plan, state: State | None) -> Int64Arr
         ),
         state.where,
     )
+    add_rows(
+        problems,
+        "bad_streak",
+        np.nonzero(state.streak < 0)[0],
+        lambda r: f"member {format_id(state.ids[r])}: streak must be >= 0",
+        state.where,
+    )
     problems.raise_if_any(InputError, title=f"{state.source}: invalid state")
-    prior[tree.position[rows]] = ranks
+    positions = tree.position[rows]
+    prior["prior_highest"][positions] = ranks
+    prior["prior_streak"][positions] = state.streak
+    prior["balance_in"][positions] = state.balance
     return prior
 
 
@@ -406,11 +479,13 @@ def close(
     lap("relabel")
     _check_enrolment(tree, period)
     order_cols = _orders(tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals)
-    prior = _prior_highest(tree, plan, state)
+    prior = _prior_state(tree, plan, state, period)
     lap("check_inputs")
-    ctx = Context(tree, order_cols, program.money, {"prior_highest": prior}, LedgerParts() if ledger else None)
+    ctx = Context(tree, order_cols, program.money, dict(prior), LedgerParts() if ledger else None)
     for step in program.steps:
         step.run(ctx)
+        if isinstance(step, BonusStep):
+            ctx.apply_member_cap(step)
         lap(f"step:{step.name}")
     result = _result(program, ctx, period, int(order_cols.cv.sum()), timings)
     lap("results")
@@ -427,23 +502,29 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int, timin
     ledger = None
     if ctx.ledger is not None:
         parts = ctx.ledger.parts
-        cat = [
-            np.concatenate([getattr(b, f) for _, b in parts]) if parts else np.zeros(0, dtype=np.int64)
-            for f in LedgerBuffer._fields
-        ]
-        which = (
-            np.concatenate([np.full(len(b.amount), i, dtype=np.int64) for i, b in parts])
-            if parts
-            else np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+
+        def cat(arrays: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(arrays) if arrays else empty
+
+        cols = [cat([getattr(b, f) for _, _, b in parts]) for f in LedgerBuffer._fields]
+        which = cat([np.full(len(b.amount), i, dtype=np.int64) for i, _, b in parts])
+        kinds = cat([np.full(len(b.amount), k, dtype=np.int64) for _, k, b in parts])
+        ledger = Ledger(
+            tree.ids, tuple(plan.bonus_ids()), tree.order[cols[0]], tree.order[cols[1]], which, kinds, *cols[2:]
         )
-        ledger = Ledger(tree.ids, tuple(plan.bonus_ids()), tree.order[cat[0]], tree.order[cat[1]], which, *cat[2:])
     awards = []
     for positions, b, r, name in ctx.awards:
         for p in positions:
-            awards.append((int(tree.order[p]), b, plan.rank_names[r], name))
-    awards.sort(key=lambda a: (a[0], a[1]))
+            awards.append((int(tree.order[p]), b, r, name))
+    awards.sort(key=lambda a: (a[0], a[1], a[2]))
     named = [
-        (tree.ids[c].item() if hasattr(tree.ids[c], "item") else tree.ids[c], plan.bonuses[b].id, r, a)
+        (
+            tree.ids[c].item() if hasattr(tree.ids[c], "item") else tree.ids[c],
+            plan.bonuses[b].id,
+            plan.rank_names[r] if r >= 0 else "",
+            a,
+        )
         for c, b, r, a in awards
     ]
     return CloseResult(
@@ -459,8 +540,13 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int, timin
         highest_rank=canon("highest_rank"),
         bonuses={b: canon(b) for b in plan.bonus_ids()},
         total=canon("total"),
+        streak=canon("streak"),
+        balance_in=canon("balance_in"),
+        paid=canon("paid"),
+        balance_out=canon("balance_out"),
         ledger=ledger,
         awards=named,
         total_cv=total_cv,
+        payout_cap=ctx.cap_report,
         timings=timings,
     )

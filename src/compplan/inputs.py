@@ -272,15 +272,32 @@ class Period:
 
 @dataclass(frozen=True, eq=False)
 class State:
-    """What one close carries into the next: each member's highest (recognition) rank, by name."""
+    """What one close carries into the next (docs/semantics.md 3.8).
+
+    Attributes
+    ----------
+    ids : ndarray
+        Member ids.
+    highest_rank : ndarray of str
+        Highest (recognition) rank name of each member.
+    streak : int64 array
+        Consecutive active periods up to the state's period.
+    balance : int64 array
+        Carried money in minor units of the plan currency (negative = a debt).
+    plan_name, currency, period, end : optional
+        Which close wrote the state; checked against the next close when present.
+    """
 
     ids: IdArray
     highest_rank: npt.NDArray[np.str_]
+    streak: Int64Array
+    balance: Int64Array
     source: str = "state"
     lines: Int64Array | None = None
     plan_name: str | None = None
     currency: str | None = None
     period: str | None = None
+    end: dt.date | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -292,7 +309,43 @@ class State:
         return f"{self.source} row {row + 1}"
 
     @classmethod
-    def from_mapping(cls, highest: Mapping[Any, str], source: str = "state") -> State:
-        """Build from ``{member_id: rank_name}``."""
+    def from_mapping(
+        cls,
+        highest: Mapping[Any, str],
+        streak: Mapping[Any, int] | None = None,
+        balance: Mapping[Any, int] | None = None,
+        source: str = "state",
+    ) -> State:
+        """Build from ``{member_id: rank_name}`` (+ optional streaks and balances in minor units)."""
         keys = list(highest)
-        return cls(id_array(keys), np.array([highest[k] for k in keys], dtype=np.str_), source)
+        streaks = np.array([(streak or {}).get(k, 0) for k in keys], dtype=np.int64)
+        balances = np.array([(balance or {}).get(k, 0) for k in keys], dtype=np.int64)
+        return cls(id_array(keys), np.array([highest[k] for k in keys], dtype=np.str_), streaks, balances, source)
+
+
+@dataclass(frozen=True, eq=False)
+class Events:
+    """Events of the period for ``action`` bonuses: who, what kind, when."""
+
+    member_ids: IdArray
+    kinds: npt.NDArray[np.str_]
+    dates: DateArray
+    source: str = "events"
+    lines: Int64Array | None = None
+
+    def __len__(self) -> int:
+        return len(self.member_ids)
+
+    def where(self, row: int) -> str:
+        """Location of row ``row`` for messages."""
+        if self.lines is not None:
+            return f"{self.source}:{int(self.lines[row])}"
+        return f"{self.source} row {row + 1}"
+
+    @classmethod
+    def from_columns(
+        cls, member_ids: Iterable[Any], kinds: Iterable[str], dates: Iterable[Any], source: str = "events"
+    ) -> Events:
+        """Build from Python sequences."""
+        kinds_arr = np.array(list(kinds), dtype=np.str_)
+        return cls(id_array(member_ids), kinds_arr, _dates(dates), source)

@@ -8,6 +8,7 @@ Writers format integer units as exact decimal text, column by column.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import difflib
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +21,7 @@ from typing import IO, Any, NamedTuple
 import numpy as np
 
 from compplan.errors import InputError, Problem, ProblemCollector
-from compplan.inputs import BoolArray, IdArray, Int64Array, Members, Orders, State, canonical_int
+from compplan.inputs import BoolArray, Events, IdArray, Int64Array, Members, Orders, State, canonical_int
 from compplan.kernels import csvscan as cs
 from compplan.kernels import csvwrite as cw
 from compplan.money import to_units
@@ -30,10 +31,11 @@ BLOCK_BYTES = 64 * 2**20
 #: How many bad values of one column are listed before the rest are counted.
 SHOWN = 20
 
-ID, ID_OR_EMPTY, DATE, DECIMAL, TEXT = "id", "id_or_empty", "date", "decimal", "text"
+ID, ID_OR_EMPTY, DATE, DECIMAL, TEXT, INTEGER = "id", "id_or_empty", "date", "decimal", "text", "integer"
 MEMBER_COLUMNS = {"id": ID, "sponsor_id": ID_OR_EMPTY, "enrolled_on": DATE}
 ORDER_COLUMNS = {"member_id": ID, "date": DATE, "pv": DECIMAL, "cv": DECIMAL}
-STATE_COLUMNS = {"id": ID, "highest_rank": TEXT}
+STATE_COLUMNS = {"id": ID, "highest_rank": TEXT, "streak": INTEGER, "balance": DECIMAL}
+EVENT_COLUMNS = {"member_id": ID, "kind": TEXT, "date": DATE}
 
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -43,6 +45,7 @@ _KERNEL_KIND = {
     DATE: cs.KIND_DATE,
     DECIMAL: cs.KIND_DECIMAL,
     TEXT: cs.KIND_SKIP,
+    INTEGER: cs.KIND_DECIMAL,
 }
 
 
@@ -151,6 +154,7 @@ class _Reader:
             return None
         self.check_header(header, header_line)
         kinds = np.array([_KERNEL_KIND[self.spec[h]] for h in header], dtype=np.int64)
+        decimals = np.array([self.decimals if self.spec[h] == DECIMAL else 0 for h in header], dtype=np.int64)
         parts: list[tuple[Any, ...]] = []
         line = header_line + 1
         carry = rest
@@ -166,7 +170,7 @@ class _Reader:
             chunk, carry = block[:cut], block[cut:]
             if chunk:
                 buf = np.frombuffer(chunk, dtype=np.uint8)
-                values, errors, lines, fields, starts, ends = cs.parse_block(buf, kinds, self.decimals, line)
+                values, errors, lines, fields, starts, ends = cs.parse_block(buf, kinds, decimals, line)
                 line += chunk.count(b"\n")
                 parts.append((chunk, values, errors, lines, fields, starts, ends))
             if not more:
@@ -231,7 +235,8 @@ class _Reader:
         if self.spec[name] == DATE:
             return f"{name} {text!r} is not a date (YYYY-MM-DD)"
         if code == cs.ERR_PRECISION:
-            return f"{name} {text} has more than {self.decimals} decimal places"
+            places = self.decimals if self.spec[name] == DECIMAL else 0
+            return f"{name} {text} has more than {places} decimal places"
         if code == cs.ERR_RANGE:
             return f"{name} {text} is out of range"
         return f"{name} {text!r} is not a decimal number"
@@ -312,7 +317,7 @@ class _Reader:
             try:
                 if not _DECIMAL.match(v):
                     raise ValueError
-                out[i] = to_units(Decimal(v), self.decimals)
+                out[i] = to_units(Decimal(v), self.decimals if self.spec[column] == DECIMAL else 0)
                 if abs(int(out[i])) > 10**17:
                     codes[i] = cs.ERR_RANGE
             except ValueError:
@@ -378,19 +383,31 @@ def read_orders(path: str | Path, decimals: int = 2) -> Orders:
     return Orders(c["member_id"], c["date"], c["pv"], c["cv"], decimals, str(path), t.lines)
 
 
-def read_state(path: str | Path) -> State:
-    """Read a state CSV written by ``compplan close`` (``id, highest_rank`` plus a metadata comment line)."""
-    t = _Reader(Path(path), STATE_COLUMNS).read()
+def read_state(path: str | Path, minor_units: int = 2) -> State:
+    """Read a state CSV written by ``compplan close`` (``id, highest_rank, streak, balance`` + a metadata line)."""
+    t = _Reader(Path(path), STATE_COLUMNS, minor_units).read()
     m = t.meta
-    return State(
-        t.columns["id"],
-        t.columns["highest_rank"],
-        str(path),
-        t.lines,
-        m.get("plan"),
-        m.get("currency"),
-        m.get("period"),
-    )
+    end = None
+    if m.get("end"):
+        try:
+            end = dt.date.fromisoformat(m["end"])
+        except ValueError:
+            raise InputError(f"{path}:1: end={m['end']!r} is not a date") from None
+    problems = ProblemCollector()
+    negative = np.nonzero(t.columns["streak"] < 0)[0]
+    for r in negative[:SHOWN]:
+        problems.add("bad_streak", "streak must be >= 0", f"{path}:{int(t.lines[r])}")
+    problems.raise_if_any(InputError, title=f"{path}: invalid state")
+    c = t.columns
+    return State(c["id"], c["highest_rank"], c["streak"], c["balance"], str(path), t.lines, m.get("plan"),
+                 m.get("currency"), m.get("period"), end)  # fmt: skip
+
+
+def read_events(path: str | Path) -> Events:
+    """Read an events CSV (``member_id, kind, date``) for ``action`` bonuses."""
+    t = _Reader(Path(path), EVENT_COLUMNS).read()
+    c = t.columns
+    return Events(c["member_id"], c["kind"], c["date"], str(path), t.lines)
 
 
 # -- writing --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from compplan.engine import LINE_KINDS
 from compplan.errors import InputError
 from compplan.io.csvio import Column, write_csv
 
@@ -59,7 +60,20 @@ def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
     """Header and columns of ``members.csv``."""
     mdec, vdec = result.plan.minor_units, result.plan.plan.volume_decimals
     ranks = result.plan.rank_names
-    header = ["id", "pv", "gv", "qv", "active", "rank", "highest_rank", *result.bonuses, "total"]
+    header = [
+        "id",
+        "pv",
+        "gv",
+        "qv",
+        "active",
+        "rank",
+        "highest_rank",
+        *result.bonuses,
+        "total",
+        "balance_in",
+        "paid",
+        "balance_out",
+    ]
     columns = [
         Column.ids(result.ids),
         Column.decimal(result.pv, vdec),
@@ -70,6 +84,9 @@ def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
         Column.label(result.highest_rank, ranks),
         *(Column.decimal(col, mdec) for col in result.bonuses.values()),
         Column.decimal(result.total, mdec),
+        Column.decimal(result.balance_in, mdec),
+        Column.decimal(result.paid, mdec),
+        Column.decimal(result.balance_out, mdec),
     ]
     return header, columns
 
@@ -83,13 +100,20 @@ def write_result(result: CloseResult, out_dir: str | Path, *, overwrite: bool = 
         header, columns = members_table(result)
         write_csv(tmp / "members.csv", header, columns)
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
+        period = result.period
         preamble = (
-            f"# compplan state; plan={plan.plan.name}; currency={plan.plan.currency}; period={result.period.label}\n"
+            f"# compplan state; plan={plan.plan.name}; currency={plan.plan.currency}; period={period.label}; "
+            f"end={period.end}\n"
         )
         write_csv(
             tmp / "state.csv",
-            ["id", "highest_rank"],
-            [Column.ids(result.ids), Column.label(result.highest_rank, plan.rank_names)],
+            ["id", "highest_rank", "streak", "balance"],
+            [
+                Column.ids(result.ids),
+                Column.label(result.highest_rank, plan.rank_names),
+                Column.integer(result.streak),
+                Column.decimal(result.balance_out, mdec),
+            ],
             preamble,
         )
         awards = result.awards
@@ -103,11 +127,12 @@ def write_result(result: CloseResult, out_dir: str | Path, *, overwrite: bool = 
             led = result.ledger
             write_csv(
                 tmp / "ledger.csv",
-                ["payee", "source", "bonus", "level", "basis", "rate", "amount"],
+                ["payee", "source", "bonus", "kind", "level", "basis", "rate", "amount"],
                 [
                     Column.ids(result.ids, led.payee_row),
                     Column.ids(result.ids, led.source_row),
                     Column.label(led.bonus_index, plan.bonus_ids()),
+                    Column.label(led.kind_index, LINE_KINDS),
                     Column.integer(led.level),
                     Column.decimal(led.basis, vdec),
                     Column.decimal(led.rate, 6),

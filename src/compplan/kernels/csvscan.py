@@ -130,8 +130,8 @@ def parse_block(buf, kinds, decimals, first_line):  # type: ignore[no-untyped-de
         The bytes; no quote characters (the caller checks).
     kinds : int64[ncols]
         Kind of each column, in header order.
-    decimals : int
-        Decimal places of decimal columns.
+    decimals : int64[ncols]
+        Decimal places of each decimal column.
     first_line : int
         Physical line number of the first line of ``buf``.
 
@@ -195,7 +195,7 @@ def parse_block(buf, kinds, decimals, first_line):  # type: ignore[no-untyped-de
                         lo += 1
                     while hi > lo and (buf[hi - 1] == 32 or buf[hi - 1] == 9):
                         hi -= 1
-                    v, e = _parse_field(buf, lo, hi, kinds[col], decimals)
+                    v, e = _parse_field(buf, lo, hi, kinds[col], decimals[col])
                     values[col, r] = v
                     errors[col, r] = e
                     a = b + 1

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from compplan.errors import PlanError, Problem
-from compplan.spec.models import Plan, cross_check
+from compplan.spec.models import BONUS_TYPES, Plan, cross_check
 
 Path = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -205,7 +205,7 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[Path, str, str]]:
     return out
 
 
-_TAGS = frozenset({"unilevel", "fast_start", "personal_tier", "rank_advancement"})
+_TAGS = frozenset(BONUS_TYPES)
 _TAG_LIST = ", ".join(sorted(_TAGS))
 
 

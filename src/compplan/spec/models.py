@@ -127,6 +127,7 @@ class Rank(StrictModel):
 class _Bonus(StrictModel):
     id: BonusId
     description: str = ""
+    cap_per_member: Money | None = Field(default=None, description="Most one member earns from it per period.")
 
 
 class _QualifiedBonus(_Bonus):
@@ -134,23 +135,28 @@ class _QualifiedBonus(_Bonus):
     require_active: StrictBool = True
 
 
-class Unilevel(_QualifiedBonus):
-    """Percentage per sponsor-tree level of each downline member's own volume."""
+class _LevelRates(_QualifiedBonus):
+    """Rates by level (or generation) with per-rank depth: ``rates`` + ``paid_levels``, or ``rates_by_rank``."""
 
-    type: Literal["unilevel"]
-    basis: VolumeKind = "cv"
-    compression: Literal["none", "dynamic"] = "none"
     rates: Annotated[list[Rate], Field(min_length=1, max_length=MAX_LEVELS)] | None = None
     paid_levels: dict[RankName, Annotated[int, Field(ge=0, le=MAX_LEVELS)]] | None = None
     rates_by_rank: dict[RankName, Annotated[list[Rate], Field(max_length=MAX_LEVELS)]] | None = None
 
     @model_validator(mode="after")
-    def _one_rate_table(self) -> Unilevel:
+    def _one_rate_table(self) -> _LevelRates:
         if (self.rates is None) == (self.rates_by_rank is None):
             raise ValueError("give exactly one of 'rates' or 'rates_by_rank'")
         if self.paid_levels is not None and self.rates is None:
             raise ValueError("'paid_levels' goes with 'rates'; with 'rates_by_rank' list the levels per rank")
         return self
+
+
+class Unilevel(_LevelRates):
+    """Percentage per sponsor-tree level of each downline member's own volume."""
+
+    type: Literal["unilevel"]
+    basis: VolumeKind = "cv"
+    compression: Literal["none", "dynamic"] = "none"
 
 
 class FastStart(_QualifiedBonus):
@@ -199,12 +205,147 @@ class RankAdvancement(_Bonus):
     pay_skipped: StrictBool = True
 
 
-Bonus = Annotated[Unilevel | FastStart | PersonalTier | RankAdvancement, Field(discriminator="type")]
+class Generation(_LevelRates):
+    """Leadership bonus: a percentage per generation, a generation ending at each leader of ``generation_rank``."""
+
+    type: Literal["generation"]
+    basis: VolumeKind = "cv"
+    generation_rank: RankName
+    compression: Literal["none", "dynamic"] = "none"
+
+
+class Differential(_QualifiedBonus):
+    """Breakaway / stairstep: each upline earns its rank's rate minus what was already taken below it."""
+
+    type: Literal["differential"]
+    basis: VolumeKind = "cv"
+    rates: Annotated[dict[RankName, Rate], Field(min_length=1)]
+    include_self: StrictBool = True
+
+
+class Matching(_LevelRates):
+    """Check match: a percentage of matched bonuses earned by the sponsored line, by sponsor generation."""
+
+    type: Literal["matching"]
+    matches: Annotated[list[BonusId], Field(min_length=1)]
+    compression: Literal["none", "dynamic"] = "none"
+
+
+class LoyaltyTier(StrictModel):
+    """From ``min_periods`` on: ``rate`` of own basis and/or fixed ``cash``."""
+
+    min_periods: Annotated[int, Field(ge=1, le=10_000)]
+    rate: Rate | None = None
+    cash: Money | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> LoyaltyTier:
+        if self.rate is None and self.cash is None:
+            raise ValueError("give 'rate', 'cash' or both")
+        return self
+
+
+class Loyalty(_QualifiedBonus):
+    """Rewards for consecutive active periods or for tenure."""
+
+    type: Literal["loyalty"]
+    basis: VolumeKind = "cv"
+    measure: Literal["active_streak", "tenure_months"] = "active_streak"
+    tiers: Annotated[list[LoyaltyTier], Field(min_length=1, max_length=MAX_LEVELS)]
+
+
+class Pool(_QualifiedBonus):
+    """``share`` of company CV split exactly among qualifiers by shares per rank."""
+
+    type: Literal["pool"]
+    share: Rate
+    shares_by_rank: Annotated[dict[RankName, Annotated[int, Field(ge=0, le=1_000_000)]], Field(min_length=1)]
+
+
+class Goal(StrictModel):
+    """A team target and what reaching it pays."""
+
+    measure: Literal["gv", "new_actives", "personal_new_actives"]
+    target: Volume
+    cash: Money = Decimal(0)
+    award: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Goal:
+        if self.cash == 0 and self.award is None:
+            raise ValueError("give 'cash', 'award' or both")
+        return self
+
+
+class TeamGoal(_QualifiedBonus):
+    """Fixed awards for team targets reached this period."""
+
+    type: Literal["team_goal"]
+    goals: Annotated[list[Goal], Field(min_length=1, max_length=MAX_LEVELS)]
+
+
+class EventAward(StrictModel):
+    """What one event of ``event`` kind pays, and to whom."""
+
+    event: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    payee: Literal["member", "sponsor"] = "member"
+    cash: Money = Decimal(0)
+    award: Annotated[str, Field(min_length=1)] | None = None
+    max_per_period: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> EventAward:
+        if self.cash == 0 and self.award is None:
+            raise ValueError("give 'cash', 'award' or both")
+        return self
+
+
+class Action(_QualifiedBonus):
+    """Fixed awards for events (the events input, and the built-in ``enrolment``)."""
+
+    type: Literal["action"]
+    events: Annotated[list[EventAward], Field(min_length=1)]
+
+
+class PayoutCap(StrictModel):
+    """Total cash payout at most ``max_share`` of company CV; ``scalable`` bonuses are scaled down to fit."""
+
+    max_share: Rate
+    scalable: Annotated[list[BonusId], Field(min_length=1)]
+
+
+class Payout(StrictModel):
+    """Payout rules after the bonuses: the smallest amount paid out (smaller payables are carried)."""
+
+    minimum: Money = Decimal(0)
+
+
+Bonus = Annotated[
+    Unilevel
+    | FastStart
+    | PersonalTier
+    | RankAdvancement
+    | Generation
+    | Differential
+    | Matching
+    | Loyalty
+    | Pool
+    | TeamGoal
+    | Action,
+    Field(discriminator="type"),
+]
 BONUS_TYPES: dict[str, type[_Bonus]] = {
     "unilevel": Unilevel,
     "fast_start": FastStart,
     "personal_tier": PersonalTier,
     "rank_advancement": RankAdvancement,
+    "generation": Generation,
+    "differential": Differential,
+    "matching": Matching,
+    "loyalty": Loyalty,
+    "pool": Pool,
+    "team_goal": TeamGoal,
+    "action": Action,
 }
 
 
@@ -217,6 +358,8 @@ class Plan(StrictModel):
     activity: Activity
     ranks: Annotated[list[Rank], Field(min_length=1, max_length=255)]
     bonuses: list[Bonus] = Field(default_factory=list)
+    payout_cap: PayoutCap | None = None
+    payout: Payout = Field(default_factory=Payout)
 
     @field_validator("bonuses", mode="before")
     @classmethod
@@ -285,6 +428,15 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
         elif scaled > MAX_PLAN_UNITS:
             yield path, "out_of_range", f"{value} is above the bound of {MAX_PLAN_UNITS} volume units"
 
+    def money(path: Path, value: Decimal | None) -> Iterator[tuple[Path, str, str]]:
+        if value is None or mdec is None:
+            return
+        scaled = value.scaleb(mdec)
+        if scaled != scaled.to_integral_value():
+            yield path, "too_precise", f"{value} has more than {mdec} decimal places for {plan.plan.currency}"
+        elif scaled > MAX_PLAN_UNITS:
+            yield path, "out_of_range", f"{value} is above the bound of {MAX_PLAN_UNITS} minor units"
+
     def rank_ref(path: Path, name: str | None) -> Iterator[tuple[Path, str, str]]:
         if name is not None and name not in known:
             yield path, "unknown_rank", f"unknown rank {name!r}; the plan's ranks are: {hint}"
@@ -324,17 +476,24 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
         ids.setdefault(bonus.id, b)
         if isinstance(bonus, _QualifiedBonus):
             yield from rank_ref((*where, "min_rank"), bonus.min_rank)
-        if isinstance(bonus, Unilevel):
+        yield from money((*where, "cap_per_member"), bonus.cap_per_member)
+        if isinstance(bonus, _LevelRates):
+            depth_name = "levels" if isinstance(bonus, Unilevel) else "generations"
             for name, n in (bonus.paid_levels or {}).items():
                 yield from rank_ref((*where, "paid_levels", name), name)
                 if bonus.rates is not None and n > len(bonus.rates):
                     yield (
                         (*where, "paid_levels", name),
                         "too_many_levels",
-                        f"{name} is paid {n} levels but 'rates' has only {len(bonus.rates)}",
+                        f"{name} is paid {n} {depth_name} but 'rates' has only {len(bonus.rates)}",
                     )
             for name in bonus.rates_by_rank or {}:
                 yield from rank_ref((*where, "rates_by_rank", name), name)
+        if isinstance(bonus, Generation):
+            yield from rank_ref((*where, "generation_rank"), bonus.generation_rank)
+        elif isinstance(bonus, Differential):
+            for name in bonus.rates:
+                yield from rank_ref((*where, "rates", name), name)
         elif isinstance(bonus, PersonalTier):
             for t, tier in enumerate(bonus.tiers):
                 yield from volume((*where, "tiers", t, "min_volume"), tier.min_volume)
@@ -344,6 +503,40 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
                         "tiers_not_increasing",
                         "tiers must have strictly increasing min_volume",
                     )
+        elif isinstance(bonus, Loyalty):
+            for t, ltier in enumerate(bonus.tiers):
+                yield from money((*where, "tiers", t, "cash"), ltier.cash)
+                if t and ltier.min_periods <= bonus.tiers[t - 1].min_periods:
+                    yield (
+                        (*where, "tiers", t, "min_periods"),
+                        "tiers_not_increasing",
+                        "tiers must have strictly increasing min_periods",
+                    )
+        elif isinstance(bonus, Pool):
+            for name in bonus.shares_by_rank:
+                yield from rank_ref((*where, "shares_by_rank", name), name)
+        elif isinstance(bonus, TeamGoal):
+            for g, goal in enumerate(bonus.goals):
+                yield from money((*where, "goals", g, "cash"), goal.cash)
+                if goal.measure == "gv":
+                    yield from volume((*where, "goals", g, "target"), goal.target)
+                elif goal.target != goal.target.to_integral_value():
+                    yield (
+                        (*where, "goals", g, "target"),
+                        "not_integer",
+                        f"a count target must be whole, got {goal.target}",
+                    )
+        elif isinstance(bonus, Action):
+            kinds: dict[str, int] = {}
+            for e, ev in enumerate(bonus.events):
+                yield from money((*where, "events", e, "cash"), ev.cash)
+                if ev.event in kinds:
+                    yield (
+                        (*where, "events", e, "event"),
+                        "duplicate_event",
+                        f"event {ev.event!r} is already listed at events[{kinds[ev.event]}]",
+                    )
+                kinds.setdefault(ev.event, e)
         elif isinstance(bonus, RankAdvancement):
             for name, award in bonus.awards.items():
                 yield from rank_ref((*where, "awards", name), name)
@@ -353,17 +546,77 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
                         "entry_rank_award",
                         "every member holds the entry rank; it cannot be advanced to",
                     )
-                if mdec is not None:
-                    scaled = award.cash.scaleb(mdec)
-                    if scaled != scaled.to_integral_value():
-                        yield (
-                            (*where, "awards", name, "cash"),
-                            "too_precise",
-                            f"{award.cash} has more than {mdec} decimal places for {plan.plan.currency}",
-                        )
-                    elif scaled > MAX_PLAN_UNITS:
-                        yield (
-                            (*where, "awards", name, "cash"),
-                            "out_of_range",
-                            f"{award.cash} is above the bound of {MAX_PLAN_UNITS} minor units",
-                        )
+                yield from money((*where, "awards", name, "cash"), award.cash)
+    known_ids = set(ids)
+    for b, bonus in enumerate(plan.bonuses):
+        if isinstance(bonus, Matching):
+            for j, target in enumerate(bonus.matches):
+                if target not in known_ids:
+                    yield (
+                        ("bonuses", b, "matches", j),
+                        "unknown_bonus",
+                        f"unknown bonus {target!r}; the plan's bonuses are: {', '.join(ids)}",
+                    )
+                elif target == bonus.id:
+                    yield ("bonuses", b, "matches", j), "matching_cycle", f"bonus {bonus.id!r} cannot match itself"
+    if all(m in known_ids for b in plan.bonuses if isinstance(b, Matching) for m in b.matches):
+        cycle = _matching_cycle(plan)
+        if cycle and len(cycle) > 2:
+            b = plan.bonus_ids().index(cycle[0])
+            yield (("bonuses", b, "matches"), "matching_cycle", "matching bonuses form a cycle: " + " -> ".join(cycle))
+    if plan.payout_cap is not None:
+        for j, target in enumerate(plan.payout_cap.scalable):
+            if target not in known_ids:
+                yield (
+                    ("payout_cap", "scalable", j),
+                    "unknown_bonus",
+                    f"unknown bonus {target!r}; the plan's bonuses are: {', '.join(ids)}",
+                )
+    yield from money(("payout", "minimum"), plan.payout.minimum)
+
+
+def _matching_cycle(plan: Plan) -> list[str] | None:
+    """A cycle among matching bonuses, as ids ``[a, b, ..., a]``, or None."""
+    edges = {b.id: list(b.matches) for b in plan.bonuses if isinstance(b, Matching)}
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in edges.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt] if nxt in path else [node, nxt]
+            if state.get(nxt) is None:
+                found = visit(nxt, [*path, nxt])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for start in edges:
+        if start not in state:
+            found = visit(start, [start])
+            if found:
+                return found
+    return None
+
+
+def run_order(plan: Plan) -> list[int]:
+    """Bonus positions in run order: plan order, except that a matching bonus runs after what it matches."""
+    position = {b.id: i for i, b in enumerate(plan.bonuses)}
+    done: list[int] = []
+    placed: set[int] = set()
+
+    def place(i: int) -> None:
+        if i in placed:
+            return
+        placed.add(i)
+        bonus = plan.bonuses[i]
+        if isinstance(bonus, Matching):
+            for target in bonus.matches:
+                if target in position and position[target] != i:
+                    place(position[target])
+        done.append(i)
+
+    for i in range(len(plan.bonuses)):
+        place(i)
+    return done
