@@ -47,11 +47,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{path}: ok: {plan.plan.name} {plan.plan.version} ({plan.plan.currency}), "
             f"{len(plan.ranks)} ranks, {len(plan.bonuses)} bonuses"
         )
-        print(f"  theoretical maximum payout: {_percent(m.total_share)} of CV" + (f" ({parts})" if parts else ""))
+        print(f"  theoretical maximum payout: {_percent(m.bonus_share)} of CV" + (f" ({parts})" if parts else ""))
+        if m.cap is not None:
+            print(f"  with the payout cap of {_percent(m.cap)}: at most {_percent(m.total_share)} of CV")
         for k, v in m.fixed_cash.items():
             print(
                 f"  fixed awards: {k} up to {format_units(int(v.scaleb(plan.minor_units)), plan.minor_units)} "
-                f"{plan.plan.currency} per member, once"
+                f"{plan.plan.currency} per member"
             )
     if failed:
         print(f"{failed} of {len(args.plans)} plan files are invalid", file=sys.stderr)
@@ -87,7 +89,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     """Close a period from CSV files and write the results atomically."""
     from compplan.engine import close
     from compplan.inputs import Period
-    from compplan.io.csvio import read_state
+    from compplan.io.csvio import read_events, read_state
     from compplan.io.output import write_result
     from compplan.spec import load_plan
 
@@ -100,7 +102,8 @@ def cmd_close(args: argparse.Namespace) -> int:
         return 1
     members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
     state = read_state(args.state, plan.minor_units) if args.state else None
-    result = close(plan, members, orders, period, state=state, ledger=args.ledger)
+    events = read_events(args.events) if args.events else None
+    result = close(plan, members, orders, period, state=state, ledger=args.ledger, events=events)
     write_result(result, out, overwrite=args.overwrite)
     if not args.quiet:
         print("\n".join(_summary_lines(result.summary, time.perf_counter() - started)))
@@ -183,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--period", required=True, help="YYYY-MM or YYYY-MM-DD..YYYY-MM-DD")
     c.add_argument("--out", required=True, help="output directory (created atomically)")
     c.add_argument("--state", help="state.csv of the previous close")
+    c.add_argument("--events", help="CSV: member_id, kind, date (for action bonuses)")
     c.add_argument("--ledger", action="store_true", help="also write ledger.csv, one line per payment")
     c.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     c.add_argument("--quiet", action="store_true")

@@ -20,7 +20,21 @@ from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity, paid_as_ranks
 from compplan.kernels.tree import scatter_add, subtree_sum
 from compplan.money import RATE_SCALE
-from compplan.spec.models import FastStart, PersonalTier, Plan, RankAdvancement, Unilevel, run_order
+from compplan.spec.models import (
+    Action,
+    Differential,
+    FastStart,
+    Generation,
+    Loyalty,
+    Matching,
+    PersonalTier,
+    Plan,
+    Pool,
+    RankAdvancement,
+    TeamGoal,
+    Unilevel,
+    run_order,
+)
 
 if TYPE_CHECKING:
     from compplan.engine import Context
@@ -37,6 +51,10 @@ def _units(value: Decimal | None, decimals: int) -> int:
 
 def _ppm(rate: Decimal) -> int:
     return int(rate * RATE_SCALE)
+
+
+def _minor(amount: Decimal | None, mdec: int) -> int:
+    return 0 if amount is None else int(amount.scaleb(mdec))
 
 
 @dataclass(frozen=True)
@@ -237,6 +255,256 @@ class RankAdvancementStep(BonusStep):
 
 
 @dataclass(frozen=True)
+class GenerationStep(BonusStep):
+    """Leadership generations: a generation runs down a leg until a leader of ``generation_rank``."""
+
+    basis: str = "cv"
+    generation_rank: int = 0
+    dynamic: bool = False
+    rates: np.ndarray = field(default_factory=lambda: np.zeros((1, 1), dtype=np.int64))  # [rank, generation] ppm
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.basis,)
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        v = ctx.values
+        qualified = self.qualified(ctx)
+        leader = v["rank"] >= self.generation_rank
+        if self.dynamic:
+            leader &= qualified
+        step = kb.nearest_qualified_ancestor(ctx.tree.parent, qualified | leader)
+        basis, rank = v[self.basis], v["rank"]
+        ctx.run_bonus(
+            self,
+            lambda t, led, s, e: kb.generation(
+                step, basis, qualified, leader, rank, self.rates, ctx.money, t, led, s, e
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class DifferentialStep(BonusStep):
+    """Breakaway / stairstep differential by rank."""
+
+    basis: str = "cv"
+    rates: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))  # [rank] ppm
+    include_self: bool = True
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.basis,)
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        v, tree = ctx.values, ctx.tree
+        rate = np.where(self.qualified(ctx), self.rates[v["rank"]], 0).astype(np.int64)
+        jump = kb.next_higher_ancestor(tree.parent, rate)
+        basis = v[self.basis]
+        ctx.run_bonus(
+            self,
+            lambda t, led, s, e: kb.differential(
+                tree.parent, tree.depth, basis, rate, jump, self.include_self, ctx.money, t, led, s, e
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class MatchingStep(BonusStep):
+    """Check match: a percentage of the matched bonuses' earnings, by sponsor generation."""
+
+    matches: tuple[str, ...] = ()
+    dynamic: bool = False
+    rates: np.ndarray = field(default_factory=lambda: np.zeros((1, 1), dtype=np.int64))
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return self.matches
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        v = ctx.values
+        qualified = self.qualified(ctx)
+        parent = ctx.tree.parent
+        step = kb.nearest_qualified_ancestor(parent, qualified) if self.dynamic else parent
+        basis = np.zeros(len(ctx.tree), dtype=np.int64)
+        for b in self.matches:
+            basis += v[b]
+        money = MoneyParams(1, RATE_SCALE, ctx.money.mode)  # the basis is money already
+        rank = v["rank"]
+        ctx.run_bonus(
+            self, lambda t, led, s, e: kb.unilevel(step, basis, qualified, rank, self.rates, money, t, led, s, e)
+        )
+
+
+@dataclass(frozen=True)
+class LoyaltyStep(BonusStep):
+    """Loyalty tiers by active streak or tenure in months."""
+
+    reads: ClassVar[tuple[str, ...]] = ("rank", "active", "streak")
+    basis: str = "cv"
+    tenure: bool = False
+    min_periods: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    rates: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    cash: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.basis,)
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        v = ctx.values
+        measure = tenure_months(ctx.tree.enrolled, ctx.period_end) if self.tenure else v["streak"]
+        qualified, basis = self.qualified(ctx), v[self.basis]
+        ctx.run_bonus(
+            self,
+            lambda t, led, s, e: kb.loyalty(
+                measure, basis, qualified, self.min_periods, self.rates, self.cash, ctx.money, t, led, s, e
+            ),
+        )
+
+
+def tenure_months(enrolled: np.ndarray, end_day: int) -> np.ndarray:
+    """Whole months from each enrolment day to ``end_day`` (days since 1970-01-01), docs/semantics.md."""
+    start = enrolled.astype("datetime64[D]")
+    end = np.datetime64(int(end_day), "D")
+    start_month, end_month = start.astype("datetime64[M]"), end.astype("datetime64[M]")
+    months = (end_month - start_month).astype(np.int64)
+    start_dom = (start - start_month.astype("datetime64[D]")).astype(np.int64)
+    end_dom = int((end - end_month.astype("datetime64[D]")).astype(np.int64))
+    out: np.ndarray = np.maximum(months - (end_dom < start_dom), 0).astype(np.int64)
+    return out
+
+
+@dataclass(frozen=True)
+class PoolStep(BonusStep):
+    """``share`` of company CV split exactly among qualifiers by shares (largest remainder)."""
+
+    share: int = 0  # ppm
+    shares: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))  # [rank]
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return ("orders",)
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        from compplan.kernels.money import apply_rate
+
+        n = len(ctx.tree)
+        column = np.zeros(n, dtype=np.int64)
+        total_cv = int(ctx.orders.cv.sum())
+        pool = int(apply_rate(total_cv, self.share, ctx.money)) if total_cv > 0 else 0
+        owned = np.where(self.qualified(ctx), self.shares[ctx.values["rank"]], 0)
+        who = np.nonzero(owned > 0)[0]
+        total_shares = int(owned[who].sum())
+        if pool > 0 and total_shares > 0:
+            canon = ctx.tree.order[who]
+            who = who[np.argsort(canon, kind="stable")]  # canonical member order
+            parts = [(pool * int(owned[p]), int(p)) for p in who.tolist()]  # Python ints: no overflow
+            amounts = [x // total_shares for x, _ in parts]
+            left = pool - sum(amounts)
+            ranked = sorted(range(len(parts)), key=lambda i: -(parts[i][0] % total_shares))  # stable: canonical ties
+            for i in ranked[:left]:
+                amounts[i] += 1
+            column[who] = amounts
+            if ctx.ledger is not None:
+                paid = np.nonzero(column[who])[0]
+                who_paid = who[paid]
+                by_tree = who_paid[np.argsort(who_paid, kind="stable")]
+                basis = np.full(len(by_tree), total_cv, dtype=np.int64)
+                rate = np.full(len(by_tree), self.share, dtype=np.int64)
+                zero = np.zeros(len(by_tree), dtype=np.int64)
+                ctx.ledger.append(self.index, kb.LedgerBuffer(by_tree, by_tree, zero, basis, rate, column[by_tree]))
+        ctx.values[self.name] = column
+
+
+@dataclass(frozen=True)
+class TeamGoalStep(BonusStep):
+    """Fixed awards for team targets: GV, new active members in the team or the frontline."""
+
+    reads: ClassVar[tuple[str, ...]] = ("rank", "active", "gv")
+    measures: tuple[str, ...] = ()
+    targets: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    cash: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    award: tuple[str | None, ...] = ()
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        v, tree = ctx.values, ctx.tree
+        n = len(tree)
+        new = ((tree.enrolled >= ctx.period_start) & v["active"]).astype(np.int64)
+        team_new = subtree_sum(new, tree.parent) - new
+        has_parent = tree.parent >= 0
+        frontline_new = scatter_add(tree.parent[has_parent], new[has_parent], n)
+        measure = {"gv": v["gv"], "new_actives": team_new, "personal_new_actives": frontline_new}
+        qualified = self.qualified(ctx)
+        column = np.zeros(n, dtype=np.int64)
+        who_parts, level_parts = [], []
+        for g, kind in enumerate(self.measures):
+            hit = np.nonzero(qualified & (measure[kind] >= self.targets[g]))[0]
+            if self.cash[g]:
+                column[hit] += self.cash[g]
+                who_parts.append(hit)
+                level_parts.append(np.full(len(hit), g + 1, dtype=np.int64))
+            if self.award[g] is not None:
+                ctx.add_awards(self.index, hit, -1, self.award[g] or "")
+        ctx.values[self.name] = column
+        if ctx.ledger is not None and who_parts:
+            who, level = np.concatenate(who_parts), np.concatenate(level_parts)
+            order = np.lexsort((level, who))
+            who, level = who[order], level[order]
+            zero = np.zeros(len(who), dtype=np.int64)
+            ctx.ledger.append(self.index, kb.LedgerBuffer(who, who, level, zero, zero, self.cash[level - 1]))
+
+
+@dataclass(frozen=True)
+class ActionStep(BonusStep):
+    """Fixed awards for events (the events input and the built-in ``enrolment``)."""
+
+    kinds: tuple[str, ...] = ()
+    to_sponsor: tuple[bool, ...] = ()
+    cash: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    award: tuple[str | None, ...] = ()
+    limit: tuple[int | None, ...] = ()
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return ("events",)
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        tree = ctx.tree
+        n = len(tree)
+        qualified = self.qualified(ctx)
+        column = np.zeros(n, dtype=np.int64)
+        payee_parts, source_parts, key_parts, cash_parts = [], [], [], []
+        for k, kind in enumerate(self.kinds):
+            source, day, seq = ctx.event_table(kind)
+            payee = tree.parent[source] if self.to_sponsor[k] else source
+            ok = payee >= 0
+            ok[ok] = qualified[payee[ok]]
+            payee, source, day, seq = payee[ok], source[ok], day[ok], seq[ok]
+            if self.limit[k] is not None:
+                order = np.lexsort((seq, day, payee))
+                payee, source, day, seq = payee[order], source[order], day[order], seq[order]
+                first = np.r_[True, payee[1:] != payee[:-1]] if len(payee) else np.zeros(0, dtype=bool)
+                group_start = np.maximum.accumulate(np.where(first, np.arange(len(payee)), 0)) if len(payee) else first
+                keep = (np.arange(len(payee)) - group_start) < int(self.limit[k] or 0)
+                payee, source, day, seq = payee[keep], source[keep], day[keep], seq[keep]
+            if self.cash[k]:
+                np.add.at(column, payee, self.cash[k])
+                payee_parts.append(payee)
+                source_parts.append(source)
+                key_parts.append(np.stack([source, day, seq, np.full(len(source), k)]))
+                cash_parts.append(np.full(len(source), self.cash[k], dtype=np.int64))
+            if self.award[k] is not None:
+                ctx.add_awards(self.index, payee, -1, self.award[k] or "")
+        ctx.values[self.name] = column
+        if ctx.ledger is not None and payee_parts:
+            payee, source = np.concatenate(payee_parts), np.concatenate(source_parts)
+            keys, cash = np.concatenate(key_parts, axis=1), np.concatenate(cash_parts)
+            order = np.lexsort((keys[3], keys[2], keys[1], keys[0]))
+            zero = np.zeros(len(order), dtype=np.int64)
+            ctx.ledger.append(self.index, kb.LedgerBuffer(payee[order], source[order], zero, zero, zero, cash[order]))
+
+
+@dataclass(frozen=True)
 class Streak(Step):
     """Consecutive active periods: the state's streak + 1 when active, else 0."""
 
@@ -420,13 +688,13 @@ def _by_rank(plan: Plan, table: dict[str, list[int]]) -> list[list[int]]:
     return out
 
 
-def _unilevel_rates(plan: Plan, bonus: Unilevel) -> np.ndarray:
+def _level_rates(plan: Plan, bonus: Unilevel | Generation | Matching) -> np.ndarray:
     if bonus.rates is not None:
         rates = [_ppm(r) for r in bonus.rates]
-        if bonus.paid_levels is None:
+        if bonus.paid is None:
             rows = [rates] * len(plan.ranks)
         else:
-            levels = _by_rank(plan, {k: [v] for k, v in bonus.paid_levels.items()})
+            levels = _by_rank(plan, {k: [v] for k, v in bonus.paid.items()})
             rows = [rates[: lv[0]] if lv else [] for lv in levels]
     else:
         rows = _by_rank(plan, {k: [_ppm(r) for r in v] for k, v in (bonus.rates_by_rank or {}).items()})
@@ -460,7 +728,7 @@ def _bonus_step(plan: Plan, i: int, bonus: Any) -> BonusStep:
     }
     if isinstance(bonus, Unilevel):
         return UnilevelStep(
-            **common, basis=bonus.basis, dynamic=bonus.compression == "dynamic", rates=_unilevel_rates(plan, bonus)
+            **common, basis=bonus.basis, dynamic=bonus.compression == "dynamic", rates=_level_rates(plan, bonus)
         )
     if isinstance(bonus, FastStart):
         rates = np.array([_ppm(r) for r in bonus.rates], dtype=np.int64)
@@ -472,6 +740,57 @@ def _bonus_step(plan: Plan, i: int, bonus: Any) -> BonusStep:
             tier_volume=bonus.tier_volume,
             min_volume=np.array([_units(t.min_volume, vdec) for t in bonus.tiers], dtype=np.int64),
             rates=np.array([_ppm(t.rate) for t in bonus.tiers], dtype=np.int64),
+        )
+    if isinstance(bonus, Generation):
+        return GenerationStep(
+            **common,
+            basis=bonus.basis,
+            generation_rank=plan.rank_index(bonus.generation_rank),
+            dynamic=bonus.compression == "dynamic",
+            rates=_level_rates(plan, bonus),
+        )
+    if isinstance(bonus, Differential):
+        table = _by_rank(plan, {k: [_ppm(r)] for k, r in bonus.rates.items()})
+        rates = np.array([row[0] if row else 0 for row in table], dtype=np.int64)
+        return DifferentialStep(**common, basis=bonus.basis, rates=rates, include_self=bonus.include_self)
+    if isinstance(bonus, Matching):
+        return MatchingStep(
+            **common,
+            matches=tuple(bonus.matches),
+            dynamic=bonus.compression == "dynamic",
+            rates=_level_rates(plan, bonus),
+        )
+    if isinstance(bonus, Loyalty):
+        return LoyaltyStep(
+            **common,
+            basis=bonus.basis,
+            tenure=bonus.measure == "tenure_months",
+            min_periods=np.array([t.min_periods for t in bonus.tiers], dtype=np.int64),
+            rates=np.array([_ppm(t.rate) if t.rate is not None else 0 for t in bonus.tiers], dtype=np.int64),
+            cash=np.array([_minor(t.cash, mdec) for t in bonus.tiers], dtype=np.int64),
+        )
+    if isinstance(bonus, Pool):
+        table = _by_rank(plan, {k: [n] for k, n in bonus.shares_by_rank.items()})
+        shares = np.array([row[0] if row else 0 for row in table], dtype=np.int64)
+        return PoolStep(**common, share=_ppm(bonus.share), shares=shares)
+    if isinstance(bonus, TeamGoal):
+        return TeamGoalStep(
+            **common,
+            measures=tuple(g.measure for g in bonus.goals),
+            targets=np.array(
+                [_units(g.target, vdec) if g.measure == "gv" else int(g.target) for g in bonus.goals], dtype=np.int64
+            ),
+            cash=np.array([_minor(g.cash, mdec) for g in bonus.goals], dtype=np.int64),
+            award=tuple(g.award for g in bonus.goals),
+        )
+    if isinstance(bonus, Action):
+        return ActionStep(
+            **common,
+            kinds=tuple(e.event for e in bonus.events),
+            to_sponsor=tuple(e.payee == "sponsor" for e in bonus.events),
+            cash=np.array([_minor(e.cash, mdec) for e in bonus.events], dtype=np.int64),
+            award=tuple(e.award for e in bonus.events),
+            limit=tuple(e.max_per_period for e in bonus.events),
         )
     raise PlanError(
         [Problem("unsupported", f"bonus type {bonus.type!r} is not supported by this engine yet", f"bonuses[{i}]")]

@@ -22,6 +22,7 @@ from compplan.inputs import (
     MAX_LINE_UNITS,
     MAX_TOTAL_UNITS,
     BoolArray,
+    Events,
     IdArray,
     Int64Array,
     Members,
@@ -33,13 +34,22 @@ from compplan.inputs import (
 from compplan.kernels.bonuses import LedgerBuffer
 from compplan.kernels.money import MoneyParams
 from compplan.money import format_units
-from compplan.spec.models import Plan
+from compplan.spec.models import Action, Plan
 
 _EPOCH = dt.date(1970, 1, 1)
 
 
 def _day(d: dt.date) -> int:
     return (d - _EPOCH).days
+
+
+@dataclass(frozen=True, eq=False)
+class EventColumns:
+    """Validated events: preorder position of the member, kind, day number."""
+
+    position: Int64Array
+    kind: np.ndarray
+    day: Int64Array
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,8 +87,24 @@ class Context:
     money: MoneyParams
     values: dict[str, np.ndarray]
     ledger: LedgerParts | None
+    period_start: int = 0  # days since 1970-01-01
+    period_end: int = 0
+    events: EventColumns | None = None
     awards: list[tuple[Int64Array, int, int, str]] = field(default_factory=list)
     cap_report: dict[str, Any] | None = None
+
+    def event_table(self, kind: str) -> tuple[Int64Array, Int64Array, Int64Array]:
+        """Events of ``kind``: member positions, days, and their order key (file row; canonical id for enrolment)."""
+        if kind == "enrolment":
+            tree = self.tree
+            new = np.nonzero(tree.enrolled >= self.period_start)[0]
+            return new, tree.enrolled[new], tree.order[new]
+        e = self.events
+        if e is None:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        mine = np.nonzero(e.kind == kind)[0]
+        return e.position[mine], e.day[mine], mine
 
     def run_bonus(self, step: BonusStep, kernel: Callable[[np.ndarray, LedgerBuffer, int, bool], int]) -> None:
         """Run a bonus kernel into a new column; with a ledger, count lines first, then fill them."""
@@ -354,8 +380,11 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
 def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Period) -> dict[str, Int64Array]:
     """Highest rank, streak and balance per preorder position from the state (docs/semantics.md 3.8)."""
     n = len(tree)
-    prior = {"prior_highest": np.zeros(n, dtype=np.int64), "prior_streak": np.zeros(n, dtype=np.int64),
-             "balance_in": np.zeros(n, dtype=np.int64)}  # fmt: skip
+    prior = {
+        "prior_highest": np.zeros(n, dtype=np.int64),
+        "prior_streak": np.zeros(n, dtype=np.int64),
+        "balance_in": np.zeros(n, dtype=np.int64),
+    }
     if state is None:
         return prior
     problems = ProblemCollector()
@@ -413,6 +442,43 @@ def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Perio
     return prior
 
 
+def _events(tree: Genealogy, events: Events | None, period: Period, plan: Plan) -> EventColumns | None:
+    """Check events against the tree, the period and the kinds the plan's action bonuses list."""
+    if events is None:
+        return None
+    problems = ProblemCollector()
+    rows, found = tree.lookup(events.member_ids)
+    add_rows(
+        problems,
+        "unknown_member",
+        np.nonzero(~found)[0],
+        lambda r: f"event for unknown member {format_id(events.member_ids[r])}",
+        events.where,
+    )
+    day = events.dates.astype("datetime64[D]").astype(np.int64)
+    outside = np.nonzero((day < _day(period.start)) | (day > _day(period.end)))[0]
+    add_rows(
+        problems,
+        "outside_period",
+        outside,
+        lambda r: f"event dated {events.dates[r]} is outside the period {period.start}..{period.end}",
+        events.where,
+    )
+    known = sorted({e.event for b in plan.bonuses if isinstance(b, Action) for e in b.events} - {"enrolment"})
+    kinds = events.kinds.astype(np.str_)
+    unknown = np.nonzero(~np.isin(kinds, np.array(known, dtype=np.str_)))[0] if len(kinds) else np.zeros(0, dtype=int)
+    listed = ", ".join(known) or "none"
+    add_rows(
+        problems,
+        "unknown_event",
+        unknown,
+        lambda r: f"event kind {str(kinds[r])!r} is not listed by the plan's action bonuses ({listed})",
+        events.where,
+    )
+    problems.raise_if_any(InputError, title=f"{events.source}: invalid events")
+    return EventColumns(tree.position[rows], kinds, day)
+
+
 def _check_enrolment(tree: Genealogy, period: Period) -> None:
     late = np.nonzero(tree.enrolled > _day(period.end))[0]
     if len(late):
@@ -435,6 +501,7 @@ def close(
     period: Period | str,
     state: State | None = None,
     ledger: bool = False,
+    events: Events | None = None,
 ) -> CloseResult:
     """Close one period.
 
@@ -452,6 +519,8 @@ def close(
         The previous close's state (highest ranks); members missing from it start at the entry rank.
     ledger : bool
         Also return one line per payment.
+    events : Events, optional
+        The period's events for ``action`` bonuses (``enrolment`` events come from the members themselves).
 
     Returns
     -------
@@ -480,8 +549,18 @@ def close(
     _check_enrolment(tree, period)
     order_cols = _orders(tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals)
     prior = _prior_state(tree, plan, state, period)
+    event_cols = _events(tree, events, period, plan)
     lap("check_inputs")
-    ctx = Context(tree, order_cols, program.money, dict(prior), LedgerParts() if ledger else None)
+    ctx = Context(
+        tree,
+        order_cols,
+        program.money,
+        dict(prior),
+        LedgerParts() if ledger else None,
+        _day(period.start),
+        _day(period.end),
+        event_cols,
+    )
     for step in program.steps:
         step.run(ctx)
         if isinstance(step, BonusStep):

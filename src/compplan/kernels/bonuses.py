@@ -121,3 +121,106 @@ def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, total
                 _emit(ledger, start + lines, m, m, 0, basis[m], rates[t], amount)
             lines += 1
     return lines
+
+
+@jit
+def generation(step, basis, qualified, leader, rank, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+    """Pay generation ``g`` uplines ``rates[rank[u], g - 1]`` of each source's basis (docs/semantics.md).
+
+    ``g`` counts the leaders on the path from below ``u`` down to the source (the source included). ``step``
+    jumps to the nearest ancestor that is qualified or a leader: the members it skips neither earn nor change
+    ``g``, so a walk costs only the payees and leaders it meets.
+    """
+    generations = rates.shape[1]
+    lines = 0
+    for s in range(basis.shape[0]):
+        b = basis[s]
+        if b == 0:
+            continue
+        g = 1 if leader[s] else 0
+        u = step[s]
+        while u >= 0 and g <= generations:
+            if g >= 1 and qualified[u]:
+                rate = rates[rank[u], g - 1]
+                amount = apply_rate(b, rate, money)
+                if amount != 0:
+                    totals[u] += amount
+                    if emit:
+                        _emit(ledger, start + lines, u, s, g, b, rate, amount)
+                    lines += 1
+            if leader[u]:
+                g += 1
+            u = step[u]
+    return lines
+
+
+@jit
+def next_higher_ancestor(parent, rate):  # type: ignore[no-untyped-def]
+    """For each member, the nearest strict ancestor whose ``rate`` is higher than its own, or -1.
+
+    Computed in preorder by jumping along already computed answers: every skipped ancestor has a rate no
+    higher than the one it was skipped from, so each jump strictly raises the rate (O(n x distinct rates)).
+    """
+    n = parent.shape[0]
+    out = np.full(n, -1, dtype=np.int64)
+    for v in range(n):
+        p = parent[v]
+        while p >= 0 and rate[p] <= rate[v]:
+            p = out[p]
+        out[v] = p
+    return out
+
+
+@jit
+def differential(parent, depth, basis, rate, jump, include_self, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+    """Breakaway / stairstep: each visited member with a higher rate earns the difference over ``taken``."""
+    lines = 0
+    for s in range(basis.shape[0]):
+        b = basis[s]
+        if b == 0:
+            continue
+        taken = 0
+        if include_self:
+            u = s
+        else:
+            p = parent[s]
+            u = p if p < 0 or rate[p] > 0 else jump[p]
+        while u >= 0:
+            if rate[u] > taken:
+                diff = rate[u] - taken
+                amount = apply_rate(b, diff, money)
+                if amount != 0:
+                    totals[u] += amount
+                    if emit:
+                        _emit(ledger, start + lines, u, s, depth[s] - depth[u], b, diff, amount)
+                    lines += 1
+                taken = rate[u]
+            u = jump[u]
+    return lines
+
+
+@jit
+def loyalty(measure, basis, qualified, min_periods, rates, cash, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+    """Pay each qualified member its tier's rate of own basis and/or its tier's fixed cash."""
+    n_tiers = min_periods.shape[0]
+    lines = 0
+    for m in range(basis.shape[0]):
+        if not qualified[m]:
+            continue
+        t = -1
+        while t + 1 < n_tiers and min_periods[t + 1] <= measure[m]:
+            t += 1
+        if t < 0:
+            continue
+        amount = apply_rate(basis[m], rates[t], money)
+        if amount != 0:
+            totals[m] += amount
+            if emit:
+                _emit(ledger, start + lines, m, m, 0, basis[m], rates[t], amount)
+            lines += 1
+        if cash[t] != 0:
+            totals[m] += cash[t]
+            if emit:
+                _emit(ledger, start + lines, m, m, 0, 0, 0, cash[t])
+            lines += 1
+    return lines

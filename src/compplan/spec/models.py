@@ -139,16 +139,23 @@ class _LevelRates(_QualifiedBonus):
     """Rates by level (or generation) with per-rank depth: ``rates`` + ``paid_levels``, or ``rates_by_rank``."""
 
     rates: Annotated[list[Rate], Field(min_length=1, max_length=MAX_LEVELS)] | None = None
-    paid_levels: dict[RankName, Annotated[int, Field(ge=0, le=MAX_LEVELS)]] | None = None
     rates_by_rank: dict[RankName, Annotated[list[Rate], Field(max_length=MAX_LEVELS)]] | None = None
+
+    @property
+    def paid(self) -> dict[str, int] | None:
+        """Levels (or generations) paid per rank, with ``rates``."""
+        return None
 
     @model_validator(mode="after")
     def _one_rate_table(self) -> _LevelRates:
         if (self.rates is None) == (self.rates_by_rank is None):
             raise ValueError("give exactly one of 'rates' or 'rates_by_rank'")
-        if self.paid_levels is not None and self.rates is None:
-            raise ValueError("'paid_levels' goes with 'rates'; with 'rates_by_rank' list the levels per rank")
+        if self.paid is not None and self.rates is None:
+            raise ValueError("the levels paid per rank go with 'rates'; with 'rates_by_rank' list the rates per rank")
         return self
+
+
+PaidDepth = dict[RankName, Annotated[int, Field(ge=0, le=MAX_LEVELS)]] | None
 
 
 class Unilevel(_LevelRates):
@@ -157,6 +164,11 @@ class Unilevel(_LevelRates):
     type: Literal["unilevel"]
     basis: VolumeKind = "cv"
     compression: Literal["none", "dynamic"] = "none"
+    paid_levels: PaidDepth = None
+
+    @property
+    def paid(self) -> dict[str, int] | None:  # noqa: D102
+        return self.paid_levels
 
 
 class FastStart(_QualifiedBonus):
@@ -212,6 +224,11 @@ class Generation(_LevelRates):
     basis: VolumeKind = "cv"
     generation_rank: RankName
     compression: Literal["none", "dynamic"] = "none"
+    paid_generations: PaidDepth = None
+
+    @property
+    def paid(self) -> dict[str, int] | None:  # noqa: D102
+        return self.paid_generations
 
 
 class Differential(_QualifiedBonus):
@@ -229,6 +246,11 @@ class Matching(_LevelRates):
     type: Literal["matching"]
     matches: Annotated[list[BonusId], Field(min_length=1)]
     compression: Literal["none", "dynamic"] = "none"
+    paid_generations: PaidDepth = None
+
+    @property
+    def paid(self) -> dict[str, int] | None:  # noqa: D102
+        return self.paid_generations
 
 
 class LoyaltyTier(StrictModel):
@@ -479,11 +501,11 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
         yield from money((*where, "cap_per_member"), bonus.cap_per_member)
         if isinstance(bonus, _LevelRates):
             depth_name = "levels" if isinstance(bonus, Unilevel) else "generations"
-            for name, n in (bonus.paid_levels or {}).items():
-                yield from rank_ref((*where, "paid_levels", name), name)
+            for name, n in (bonus.paid or {}).items():
+                yield from rank_ref((*where, f"paid_{depth_name}", name), name)
                 if bonus.rates is not None and n > len(bonus.rates):
                     yield (
-                        (*where, "paid_levels", name),
+                        (*where, f"paid_{depth_name}", name),
                         "too_many_levels",
                         f"{name} is paid {n} {depth_name} but 'rates' has only {len(bonus.rates)}",
                     )
