@@ -171,3 +171,52 @@ def test_demo_closes_a_synthetic_network(tmp_path: Path) -> None:
     at = members[0].split(",").index("total")
     cents = sum(int(line.split(",")[at].replace(".", "")) for line in members[1:])
     assert summary["total_payout"] == f"{cents // 100}.{cents % 100:02d}" and cents > 0
+
+
+def test_golden_hybrid_two_months(tmp_path: Path) -> None:
+    """The hand-worked two-month example of docs/examples.md: state in, state out, state in again."""
+    d = EXAMPLES / "hybrid_leadership"
+    plan = str(ROOT / "plans" / "hybrid_leadership.yaml")
+    common = ["--plan", plan, "--members", str(d / "members.csv"), "--ledger", "--quiet"]
+    october, november = tmp_path / "2026-10", tmp_path / "2026-11"
+    assert (
+        main(
+            [
+                "close",
+                *common,
+                "--orders",
+                str(d / "orders_2026-10.csv"),
+                "--events",
+                str(d / "events_2026-10.csv"),
+                "--state",
+                str(d / "state_2026-09.csv"),
+                "--period",
+                "2026-10",
+                "--out",
+                str(october),
+            ]
+        )
+        == 0
+    )
+    assert (october / "members.csv").read_text() == (d / "expected_2026-10.csv").read_text()
+    assert (october / "awards.csv").read_text().splitlines()[1:] == ["E,enrolment,,Training certificate"]
+    assert (
+        main(
+            [
+                "close",
+                *common,
+                "--orders",
+                str(d / "orders_2026-11.csv"),
+                "--state",
+                str(october / "state.csv"),
+                "--period",
+                "2026-11",
+                "--out",
+                str(november),
+            ]
+        )
+        == 0
+    )
+    assert (november / "members.csv").read_text() == (d / "expected_2026-11.csv").read_text()
+    state = (november / "state.csv").read_text().splitlines()
+    assert state[0].endswith("period=2026-11; end=2026-11-30") and "G,Associate,3,15.00" in state
