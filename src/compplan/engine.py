@@ -21,7 +21,6 @@ from compplan.genealogy import Genealogy, add_rows
 from compplan.inputs import (
     MAX_LINE_UNITS,
     MAX_TOTAL_UNITS,
-    BoolArray,
     Events,
     IdArray,
     Int64Array,
@@ -194,6 +193,9 @@ class Ledger:
 class CloseResult:
     """Everything a close produces; member columns are in canonical id order.
 
+    The engine works in tree (preorder) positions; each member column is put into canonical id order the first
+    time it is read and then kept, so a close that only needs totals never pays for the reordering.
+
     Attributes
     ----------
     ids : ndarray
@@ -224,19 +226,8 @@ class CloseResult:
     plan: Plan
     period: Period
     ids: IdArray
-    pv: Int64Array
-    cv: Int64Array
-    gv: Int64Array
-    qv: Int64Array
-    active: BoolArray
-    rank: Int64Array
-    highest_rank: Int64Array
-    bonuses: dict[str, Int64Array]
-    total: Int64Array
-    streak: Int64Array
-    balance_in: Int64Array
-    paid: Int64Array
-    balance_out: Int64Array
+    values: dict[str, np.ndarray]  # member columns in tree (preorder) positions
+    position: Int64Array  # canonical row -> position
     ledger: Ledger | None
     awards: list[tuple[Any, str, str, str]]
     total_cv: int
@@ -246,28 +237,104 @@ class CloseResult:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def column(self, name: str) -> np.ndarray:
+        """A member column (a value name or a bonus id) in canonical id order."""
+        cache = self.__dict__.setdefault("_canonical", {})
+        if name not in cache:
+            cache[name] = self.values[name][self.position]
+        out: np.ndarray = cache[name]
+        return out
+
+    @property
+    def pv(self) -> np.ndarray:
+        """PV per member, volume units."""
+        return self.column("pv")
+
+    @property
+    def cv(self) -> np.ndarray:
+        """CV per member, volume units."""
+        return self.column("cv")
+
+    @property
+    def gv(self) -> np.ndarray:
+        """GV per member, volume units."""
+        return self.column("gv")
+
+    @property
+    def qv(self) -> np.ndarray:
+        """QV per member (for the paid-as rank), volume units."""
+        return self.column("qv")
+
+    @property
+    def active(self) -> np.ndarray:
+        """Active this period."""
+        return self.column("active")
+
+    @property
+    def rank(self) -> np.ndarray:
+        """Paid-as rank index."""
+        return self.column("rank")
+
+    @property
+    def highest_rank(self) -> np.ndarray:
+        """Highest rank index."""
+        return self.column("highest_rank")
+
+    @property
+    def total(self) -> np.ndarray:
+        """Sum of the bonus columns, minor units."""
+        return self.column("total")
+
+    @property
+    def streak(self) -> np.ndarray:
+        """Consecutive active periods, this one included."""
+        return self.column("streak")
+
+    @property
+    def balance_in(self) -> np.ndarray:
+        """Balance from the state, minor units."""
+        return self.column("balance_in")
+
+    @property
+    def paid(self) -> np.ndarray:
+        """Amount paid out, minor units."""
+        return self.column("paid")
+
+    @property
+    def balance_out(self) -> np.ndarray:
+        """Balance carried on, minor units."""
+        return self.column("balance_out")
+
+    @property
+    def bonuses(self) -> dict[str, Int64Array]:
+        """One cash column per bonus id (plan order), minor units."""
+        return {b: self.column(b) for b in self.plan.bonus_ids()}
+
     @property
     def rank_names(self) -> np.ndarray:
         """Paid-as rank names per member."""
-        return np.array(self.plan.rank_names, dtype=np.str_)[self.rank]
+        names: np.ndarray = np.array(self.plan.rank_names, dtype=np.str_)[self.rank]
+        return names
 
     @property
     def highest_rank_names(self) -> np.ndarray:
         """Highest rank names per member."""
-        return np.array(self.plan.rank_names, dtype=np.str_)[self.highest_rank]
+        names: np.ndarray = np.array(self.plan.rank_names, dtype=np.str_)[self.highest_rank]
+        return names
 
     @property
     def summary(self) -> dict[str, Any]:
         """Totals per bonus, total payout, total CV and payout ratio; money as exact decimal text."""
         mdec, vdec = self.plan.minor_units, self.plan.plan.volume_decimals
-        payout = int(self.total.sum())
-        per_bonus = {b: format_units(int(col.sum()), mdec) for b, col in self.bonuses.items()}
+        v = self.values
+        payout = int(v["total"].sum())
+        per_bonus = {b: format_units(int(v[b].sum()), mdec) for b in self.plan.bonus_ids()}
         ratio = None
         if self.total_cv > 0:
             exact = Decimal(payout).scaleb(-mdec) / Decimal(self.total_cv).scaleb(-vdec)
             ratio = float(exact.quantize(Decimal("0.000001")))
         ranks = (
-            np.bincount(self.rank, minlength=len(self.plan.ranks))
+            np.bincount(v["rank"], minlength=len(self.plan.ranks))
             if len(self)
             else np.zeros(len(self.plan.ranks), dtype=np.int64)
         )
@@ -277,10 +344,10 @@ class CloseResult:
             "currency": self.plan.plan.currency,
             "period": self.period.label,
             "members": len(self),
-            "active_members": int(self.active.sum()),
+            "active_members": int(v["active"].sum()),
             "total_payout": format_units(payout, mdec),
-            "total_paid": format_units(int(self.paid.sum()), mdec),
-            "balance_carried": format_units(int(self.balance_out.sum()), mdec),
+            "total_paid": format_units(int(v["paid"].sum()), mdec),
+            "balance_carried": format_units(int(v["balance_out"].sum()), mdec),
             "total_cv": format_units(self.total_cv, vdec),
             "payout_ratio": ratio,
             "bonuses": per_bonus,
@@ -573,11 +640,6 @@ def close(
 
 def _result(program: Program, ctx: Context, period: Period, total_cv: int, timings: dict[str, float]) -> CloseResult:
     plan, tree, v = program.plan, ctx.tree, ctx.values
-    pos = tree.position  # canonical row -> position: x[pos] reorders a position array to canonical order
-
-    def canon(name: str) -> np.ndarray:
-        return v[name][pos]
-
     ledger = None
     if ctx.ledger is not None:
         parts = ctx.ledger.parts
@@ -610,19 +672,8 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int, timin
         plan=plan,
         period=period,
         ids=tree.ids,
-        pv=canon("pv"),
-        cv=canon("cv"),
-        gv=canon("gv"),
-        qv=canon("qv"),
-        active=canon("active"),
-        rank=canon("rank"),
-        highest_rank=canon("highest_rank"),
-        bonuses={b: canon(b) for b in plan.bonus_ids()},
-        total=canon("total"),
-        streak=canon("streak"),
-        balance_in=canon("balance_in"),
-        paid=canon("paid"),
-        balance_out=canon("balance_out"),
+        values=v,
+        position=tree.position,
         ledger=ledger,
         awards=named,
         total_cv=total_cv,
