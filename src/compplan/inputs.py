@@ -98,8 +98,21 @@ def _volumes(values: Iterable[Any], decimals: int, what: str, problems: ProblemC
     return out
 
 
+class _Located:
+    """Tables that remember their source name and, for files, the line of every row."""
+
+    source: str
+    lines: Int64Array | None
+
+    def where(self, row: int) -> str:
+        """Location of row ``row`` for messages: ``members.csv:42`` or ``members row 41``."""
+        if self.lines is not None:
+            return f"{self.source}:{int(self.lines[row])}"
+        return f"{self.source} row {row + 1}"
+
+
 @dataclass(frozen=True, eq=False)
-class Members:
+class Members(_Located):
     """The sponsor (enrolment) tree as columns; one row per member.
 
     Attributes
@@ -127,12 +140,6 @@ class Members:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    def where(self, row: int) -> str:
-        """Location of row ``row`` for messages: ``members.csv:42`` or ``members row 41``."""
-        if self.lines is not None:
-            return f"{self.source}:{int(self.lines[row])}"
-        return f"{self.source} row {row + 1}"
 
     @classmethod
     def from_columns(
@@ -170,7 +177,7 @@ class Members:
 
 
 @dataclass(frozen=True, eq=False)
-class Orders:
+class Orders(_Located):
     """Order lines of the period as columns; negative lines are returns.
 
     Attributes
@@ -195,12 +202,6 @@ class Orders:
 
     def __len__(self) -> int:
         return len(self.member_ids)
-
-    def where(self, row: int) -> str:
-        """Location of row ``row`` for messages."""
-        if self.lines is not None:
-            return f"{self.source}:{int(self.lines[row])}"
-        return f"{self.source} row {row + 1}"
 
     @classmethod
     def from_columns(
@@ -271,7 +272,7 @@ class Period:
 
 
 @dataclass(frozen=True, eq=False)
-class State:
+class State(_Located):
     """What one close carries into the next (docs/semantics.md 3.8).
 
     Attributes
@@ -302,12 +303,6 @@ class State:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def where(self, row: int) -> str:
-        """Location of row ``row`` for messages."""
-        if self.lines is not None:
-            return f"{self.source}:{int(self.lines[row])}"
-        return f"{self.source} row {row + 1}"
-
     @classmethod
     def from_mapping(
         cls,
@@ -324,7 +319,7 @@ class State:
 
 
 @dataclass(frozen=True, eq=False)
-class Events:
+class Events(_Located):
     """Events of the period for ``action`` bonuses: who, what kind, when."""
 
     member_ids: IdArray
@@ -335,12 +330,6 @@ class Events:
 
     def __len__(self) -> int:
         return len(self.member_ids)
-
-    def where(self, row: int) -> str:
-        """Location of row ``row`` for messages."""
-        if self.lines is not None:
-            return f"{self.source}:{int(self.lines[row])}"
-        return f"{self.source} row {row + 1}"
 
     @classmethod
     def from_columns(

@@ -37,6 +37,15 @@ def _emit(ledger, i, payee, source, level, basis, rate, amount):  # type: ignore
 
 
 @jit
+def _last_tier(thresholds, value):  # type: ignore[no-untyped-def]
+    # index of the last threshold <= value, or -1 (thresholds strictly increasing)
+    t = -1
+    while t + 1 < thresholds.shape[0] and thresholds[t + 1] <= value:
+        t += 1
+    return t
+
+
+@jit
 def nearest_qualified_ancestor(parent, qualified):  # type: ignore[no-untyped-def]
     """For each member, the closest strict ancestor that is qualified, or -1: dynamic compression in O(n)."""
     n = parent.shape[0]
@@ -104,14 +113,11 @@ def fast_start(parent, basis, qualified, rates, money, totals, ledger, start, em
 @jit
 def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
     """Pay each qualified member the rate of the last tier whose ``min_volume <= tier_volume``."""
-    n_tiers = min_volume.shape[0]
     lines = 0
     for m in range(basis.shape[0]):
         if not qualified[m] or basis[m] == 0:
             continue
-        t = -1
-        while t + 1 < n_tiers and min_volume[t + 1] <= tier_volume[m]:
-            t += 1
+        t = _last_tier(min_volume, tier_volume[m])
         if t < 0:
             continue
         amount = apply_rate(basis[m], rates[t], money)
@@ -202,14 +208,11 @@ def differential(parent, depth, basis, rate, jump, include_self, money, totals, 
 @jit
 def loyalty(measure, basis, qualified, min_periods, rates, cash, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
     """Pay each qualified member its tier's rate of own basis and/or its tier's fixed cash."""
-    n_tiers = min_periods.shape[0]
     lines = 0
     for m in range(basis.shape[0]):
         if not qualified[m]:
             continue
-        t = -1
-        while t + 1 < n_tiers and min_periods[t + 1] <= measure[m]:
-            t += 1
+        t = _last_tier(min_periods, measure[m])
         if t < 0:
             continue
         amount = apply_rate(basis[m], rates[t], money)
