@@ -149,7 +149,7 @@ def test_entry_rank_cannot_have_requirements_and_ids_cannot_shadow_columns() -> 
         BASE.replace("  - name: Member\n", "  - name: Member\n    min_pv: 1\n").replace("id: uni", "id: total")
     )
     assert any("ranks[0]: the first rank ('Member') is the entry rank" in f for f in found)
-    assert any("bonuses[0].id: bonus id 'total' is a member-table column name" in f for f in found)
+    assert any("bonuses[0].id: bonus id 'total' is reserved" in f for f in found)
 
 
 def test_yaml_1_1_traps_and_missing_fields() -> None:

@@ -27,8 +27,32 @@ from compplan.money import CURRENCY_MINOR_UNITS, RATE_SCALE, parse_decimal, pars
 
 #: Upper bound of a plan threshold in volume units and of a cash award in minor units (docs/semantics.md 1).
 MAX_PLAN_UNITS = 10**12
-#: Column names of the member table that a bonus id may not take.
-RESERVED_COLUMNS = frozenset({"id", "pv", "gv", "qv", "active", "rank", "highest_rank", "total"})
+#: Names a bonus id may not take: member-table and state columns, and the engine's own value names.
+RESERVED_COLUMNS = frozenset(
+    {
+        "id",
+        "pv",
+        "cv",
+        "gv",
+        "qv",
+        "active",
+        "rank",
+        "highest_rank",
+        "total",
+        "balance_in",
+        "paid",
+        "balance_out",
+        "streak",
+        "balance",
+        "prior_highest",
+        "prior_streak",
+        "orders",
+        "events",
+        "volumes",
+        "company_cap",
+        "balances",
+    }
+)
 MAX_LEVELS = 64
 
 
@@ -488,7 +512,11 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
     for b, bonus in enumerate(plan.bonuses):
         where: Path = ("bonuses", b)
         if bonus.id in RESERVED_COLUMNS:
-            yield (*where, "id"), "reserved_id", f"bonus id {bonus.id!r} is a member-table column name; pick another"
+            yield (
+                (*where, "id"),
+                "reserved_id",
+                f"bonus id {bonus.id!r} is reserved (a member-table column or engine value name); pick another",
+            )
         if bonus.id in ids:
             yield (
                 (*where, "id"),
