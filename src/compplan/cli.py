@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compplan import __version__
 from compplan.errors import CompplanError, EngineError
@@ -111,6 +111,35 @@ def cmd_close(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print one member's statement: volumes, rank requirements, every bonus line."""
+    import json
+
+    from compplan.engine import close
+    from compplan.explain import format_statement, statement
+    from compplan.inputs import Period
+    from compplan.io.csvio import read_events, read_state
+    from compplan.spec import load_plan
+
+    plan = load_plan(args.plan)
+    period = Period.parse(args.period)
+    members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
+    state = read_state(args.state, plan.minor_units) if args.state else None
+    events = read_events(args.events) if args.events else None
+    member = _member_id(args.id, members.ids)
+    result = close(plan, members, orders, period, state=state, events=events, ledger_for=member)
+    s = statement(result, member)
+    print(json.dumps(s, indent=2) if args.json else format_statement(s))
+    return 0
+
+
+def _member_id(text: str, ids: Any) -> Any:
+    """The id as the members table holds it (integer ids are looked up as integers)."""
+    from compplan.inputs import canonical_int
+
+    return canonical_int(text) if ids.dtype.kind == "i" and canonical_int(text) is not None else text
+
+
 def _read_inputs(members_path: str, orders_path: str, decimals: int) -> tuple[Members, Orders]:
     """Members and orders from CSV, or from Parquet when the file name ends in ``.parquet``."""
     from compplan.io.csvio import read_members, read_orders
@@ -191,6 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_close)
+
+    e = sub.add_parser("explain", help="one member's statement: every cent and what is missing for the next rank")
+    e.add_argument("--plan", required=True)
+    e.add_argument("--members", required=True)
+    e.add_argument("--orders", required=True)
+    e.add_argument("--period", required=True)
+    e.add_argument("--id", required=True, help="the member id")
+    e.add_argument("--state", help="state.csv of the previous close")
+    e.add_argument("--events", help="CSV: member_id, kind, date")
+    e.add_argument("--json", action="store_true", help="print JSON instead of text")
+    e.set_defaults(func=cmd_explain)
 
     d = sub.add_parser("demo", help="close a synthetic network with a shipped plan")
     d.add_argument("--members", type=int, default=100_000, help="network size (default 100,000)")

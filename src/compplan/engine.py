@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from compplan.compile import BonusStep, Program, compile_plan
-from compplan.errors import EngineError, InputError, ProblemCollector
+from compplan.errors import EngineError, InputError, Problem, ProblemCollector
 from compplan.genealogy import Genealogy, add_rows
 from compplan.inputs import (
     MAX_LINE_UNITS,
@@ -67,14 +67,23 @@ KIND_LINE, KIND_MEMBER_CAP, KIND_COMPANY_CAP = range(3)
 
 
 class LedgerParts:
-    """Ledger segments in run order; positions are converted to ids when the result is built."""
+    """Ledger segments in run order; positions are converted to ids when the result is built.
 
-    def __init__(self) -> None:
+    With ``only >= 0`` only the lines paid to that preorder position are kept (a one-member statement).
+    """
+
+    def __init__(self, only: int = -1) -> None:
         self.parts: list[tuple[int, int, LedgerBuffer]] = []
+        self.only = only
 
     def append(self, bonus_index: int, buffer: LedgerBuffer, kind: int = KIND_LINE) -> None:
         """Add lines of one bonus (``kind`` is one of :data:`LINE_KINDS`)."""
-        self.parts.append((bonus_index, kind, buffer))
+        if self.only >= 0:
+            keep = buffer.payee == self.only
+            if not keep.all():
+                buffer = LedgerBuffer(*(column[keep] for column in buffer))
+        if len(buffer.amount):
+            self.parts.append((bonus_index, kind, buffer))
 
 
 @dataclass(eq=False)
@@ -111,11 +120,12 @@ class Context:
         empty = np.zeros(0, dtype=np.int64)
         none = LedgerBuffer(empty, empty, empty, empty, empty, empty)
         totals = np.zeros(n, dtype=np.int64)
-        lines = kernel(totals, none, 0, False)
+        only = self.ledger.only if self.ledger is not None else -1
+        lines = kernel(totals, none, only, False)
         if self.ledger is not None and lines:
             buffer = LedgerBuffer(*(np.empty(lines, dtype=np.int64) for _ in range(6)))
             totals = np.zeros(n, dtype=np.int64)
-            written = kernel(totals, buffer, 0, True)
+            written = kernel(totals, buffer, only, True)
             if written != lines:
                 raise EngineError(f"bonus {step.name!r}: counted {lines} ledger lines but wrote {written}")
             self.ledger.append(step.index, buffer)
@@ -228,6 +238,7 @@ class CloseResult:
     ids: IdArray
     values: dict[str, np.ndarray]  # member columns in tree (preorder) positions
     position: Int64Array  # canonical row -> position
+    tree: Genealogy
     ledger: Ledger | None
     awards: list[tuple[Any, str, str, str]]
     total_cv: int
@@ -569,6 +580,7 @@ def close(
     state: State | None = None,
     ledger: bool = False,
     events: Events | None = None,
+    ledger_for: Any = None,
 ) -> CloseResult:
     """Close one period.
 
@@ -588,6 +600,8 @@ def close(
         Also return one line per payment.
     events : Events, optional
         The period's events for ``action`` bonuses (``enrolment`` events come from the members themselves).
+    ledger_for : member id, optional
+        Keep only the ledger lines paid to this member (for a statement; the full ledger is never held).
 
     Returns
     -------
@@ -618,12 +632,18 @@ def close(
     prior = _prior_state(tree, plan, state, period)
     event_cols = _events(tree, events, period, plan)
     lap("check_inputs")
+    parts = LedgerParts() if ledger else None
+    if ledger_for is not None:
+        rows, found = tree.lookup([ledger_for])
+        if not found[0]:
+            raise InputError([Problem("unknown_member", f"member {ledger_for} is not in {tree.members.source}")])
+        parts = LedgerParts(only=int(tree.position[rows[0]]))
     ctx = Context(
         tree,
         order_cols,
         program.money,
         dict(prior),
-        LedgerParts() if ledger else None,
+        parts,
         _day(period.start),
         _day(period.end),
         event_cols,
@@ -674,6 +694,7 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int, timin
         ids=tree.ids,
         values=v,
         position=tree.position,
+        tree=tree,
         ledger=ledger,
         awards=named,
         total_cv=total_cv,

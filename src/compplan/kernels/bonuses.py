@@ -1,8 +1,9 @@
 """Percentage bonuses over the preorder tree (docs/semantics.md 3.4).
 
-Every kernel adds each line's rounded amount to ``totals[payee]`` and returns the number of non-zero lines.
-When ``emit`` is true it also writes line ``i`` to ``ledger.<column>[start + i]``; the wrapper sizes the
-buffers by a first call with ``emit=False``.
+Every kernel adds each line's rounded amount to ``totals[payee]`` and returns the number of non-zero lines
+whose payee is ``only`` (every payee when ``only < 0``). When ``emit`` is true it also writes line ``i`` of
+those to ``ledger.<column>[i]``; the wrapper sizes the buffers by a first call with ``emit=False``. ``only``
+lets a statement for one member collect its lines without holding the whole ledger.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def nearest_qualified_ancestor(parent, qualified):  # type: ignore[no-untyped-de
 
 
 @jit
-def unilevel(step, basis, qualified, rank, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+def unilevel(step, basis, qualified, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay level ``k`` uplines ``rates[rank[u], k - 1]`` of each source's basis.
 
     ``step`` is the parent array (no compression) or :func:`nearest_qualified_ancestor` (dynamic
@@ -78,16 +79,17 @@ def unilevel(step, basis, qualified, rank, rates, money, totals, ledger, start, 
                 amount = apply_rate(b, rate, money)
                 if amount != 0:
                     totals[u] += amount
-                    if emit:
-                        _emit(ledger, start + lines, u, s, k + 1, b, rate, amount)
-                    lines += 1
+                    if only < 0 or only == u:
+                        if emit:
+                            _emit(ledger, lines, u, s, k + 1, b, rate, amount)
+                        lines += 1
             u = step[u]
             k += 1
     return lines
 
 
 @jit
-def fast_start(parent, basis, qualified, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+def fast_start(parent, basis, qualified, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay the ``g``-th enroller ``rates[g - 1]`` of a new member's fast-start basis; no compression."""
     generations = rates.shape[0]
     lines = 0
@@ -102,16 +104,17 @@ def fast_start(parent, basis, qualified, rates, money, totals, ledger, start, em
                 amount = apply_rate(b, rates[g], money)
                 if amount != 0:
                     totals[u] += amount
-                    if emit:
-                        _emit(ledger, start + lines, u, s, g + 1, b, rates[g], amount)
-                    lines += 1
+                    if only < 0 or only == u:
+                        if emit:
+                            _emit(ledger, lines, u, s, g + 1, b, rates[g], amount)
+                        lines += 1
             u = parent[u]
             g += 1
     return lines
 
 
 @jit
-def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay each qualified member the rate of the last tier whose ``min_volume <= tier_volume``."""
     lines = 0
     for m in range(basis.shape[0]):
@@ -123,14 +126,15 @@ def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, total
         amount = apply_rate(basis[m], rates[t], money)
         if amount != 0:
             totals[m] += amount
-            if emit:
-                _emit(ledger, start + lines, m, m, 0, basis[m], rates[t], amount)
-            lines += 1
+            if only < 0 or only == m:
+                if emit:
+                    _emit(ledger, lines, m, m, 0, basis[m], rates[t], amount)
+                lines += 1
     return lines
 
 
 @jit
-def generation(step, basis, qualified, leader, rank, rates, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+def generation(step, basis, qualified, leader, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay generation ``g`` uplines ``rates[rank[u], g - 1]`` of each source's basis (docs/semantics.md).
 
     ``g`` counts the leaders on the path from below ``u`` down to the source (the source included). ``step``
@@ -151,9 +155,10 @@ def generation(step, basis, qualified, leader, rank, rates, money, totals, ledge
                 amount = apply_rate(b, rate, money)
                 if amount != 0:
                     totals[u] += amount
-                    if emit:
-                        _emit(ledger, start + lines, u, s, g, b, rate, amount)
-                    lines += 1
+                    if only < 0 or only == u:
+                        if emit:
+                            _emit(ledger, lines, u, s, g, b, rate, amount)
+                        lines += 1
             if leader[u]:
                 g += 1
             u = step[u]
@@ -178,7 +183,7 @@ def next_higher_ancestor(parent, rate):  # type: ignore[no-untyped-def]
 
 
 @jit
-def differential(parent, depth, basis, rate, jump, include_self, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+def differential(parent, depth, basis, rate, jump, include_self, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Breakaway / stairstep: each visited member with a higher rate earns the difference over ``taken``."""
     lines = 0
     for s in range(basis.shape[0]):
@@ -197,16 +202,17 @@ def differential(parent, depth, basis, rate, jump, include_self, money, totals, 
                 amount = apply_rate(b, diff, money)
                 if amount != 0:
                     totals[u] += amount
-                    if emit:
-                        _emit(ledger, start + lines, u, s, depth[s] - depth[u], b, diff, amount)
-                    lines += 1
+                    if only < 0 or only == u:
+                        if emit:
+                            _emit(ledger, lines, u, s, depth[s] - depth[u], b, diff, amount)
+                        lines += 1
                 taken = rate[u]
             u = jump[u]
     return lines
 
 
 @jit
-def loyalty(measure, basis, qualified, min_periods, rates, cash, money, totals, ledger, start, emit):  # type: ignore[no-untyped-def]
+def loyalty(measure, basis, qualified, min_periods, rates, cash, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay each qualified member its tier's rate of own basis and/or its tier's fixed cash."""
     lines = 0
     for m in range(basis.shape[0]):
@@ -218,12 +224,14 @@ def loyalty(measure, basis, qualified, min_periods, rates, cash, money, totals, 
         amount = apply_rate(basis[m], rates[t], money)
         if amount != 0:
             totals[m] += amount
-            if emit:
-                _emit(ledger, start + lines, m, m, 0, basis[m], rates[t], amount)
-            lines += 1
+            if only < 0 or only == m:
+                if emit:
+                    _emit(ledger, lines, m, m, 0, basis[m], rates[t], amount)
+                lines += 1
         if cash[t] != 0:
             totals[m] += cash[t]
-            if emit:
-                _emit(ledger, start + lines, m, m, 0, 0, 0, cash[t])
-            lines += 1
+            if only < 0 or only == m:
+                if emit:
+                    _emit(ledger, lines, m, m, 0, 0, 0, cash[t])
+                lines += 1
     return lines

@@ -1,0 +1,223 @@
+"""A member's statement: every cent of a close explained, and what is missing for the next rank.
+
+The statement is computed from the same close as the payout (``close(..., ledger_for=member)``), which keeps
+only that member's ledger lines; its lines always sum to the member's bonus columns and total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from compplan.engine import LINE_KINDS, CloseResult
+from compplan.errors import EngineError, InputError
+from compplan.money import format_rate, format_units
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement of a rank for one member: what it needs, what the member has, what is missing.
+
+    ``have``, ``need`` and ``missing`` are decimal text for volumes, whole numbers for counts and ``"yes"`` /
+    ``"no"`` for flags; ``text`` is a sentence such as ``"GV 1840.00 of 2500.00: 660.00 more"``.
+    """
+
+    requirement: str
+    have: str
+    need: str
+    met: bool
+    missing: str
+    text: str
+
+
+def rank_requirements(result: CloseResult, row: int, rank: int) -> list[Requirement]:
+    """Every requirement of ``plan.ranks[rank]`` for the member at canonical ``row`` (docs/semantics.md 3.3)."""
+    plan = result.plan
+    spec = plan.ranks[rank]
+    vdec = plan.plan.volume_decimals
+    tree, v = result.tree, result.values
+    pos = int(result.position[row])
+    children = []
+    c = pos + 1
+    while c < tree.end[pos]:
+        children.append(c)
+        c = int(tree.end[c])
+    out: list[Requirement] = []
+
+    def volume(name: str, have: int, need_points: Decimal) -> None:
+        need = int(need_points.scaleb(vdec))
+        short = max(0, need - have)
+        h, n, m = format_units(have, vdec), format_units(need, vdec), format_units(short, vdec)
+        text = f"{name} {h} of {n}" + (f": {m} more" if short else "")
+        out.append(Requirement(name, h, n, short == 0, m, text))
+
+    def count(name: str, have: int, need: int) -> None:
+        short = max(0, need - have)
+        out.append(
+            Requirement(
+                name,
+                str(have),
+                str(need),
+                short == 0,
+                str(short),
+                f"{name}: {have} of {need}" + (f": {short} more" if short else ""),
+            )
+        )
+
+    active = bool(v["active"][pos])
+    if rank and (spec.active is None or spec.active):
+        out.append(
+            Requirement(
+                "active",
+                "yes" if active else "no",
+                "yes",
+                active,
+                "" if active else "yes",
+                "active" if active else "not active this period",
+            )
+        )
+    pv, gv = int(v["pv"][pos]), int(v["gv"][pos])
+    if spec.min_pv is not None:
+        volume("PV", pv, spec.min_pv)
+    if spec.min_gv is not None:
+        volume("GV", gv, spec.min_gv)
+    if spec.min_qv is not None:
+        share = spec.max_leg_share if spec.max_leg_share is not None else Decimal(1)
+        cap = int((spec.min_qv.scaleb(vdec) * share).to_integral_value(rounding="ROUND_FLOOR"))
+        qv = pv + sum(min(int(v["gv"][ch]), cap) for ch in children)
+        volume(f"QV (at most {format_units(cap, vdec)} from one leg)", qv, spec.min_qv)
+    if spec.min_personal_actives is not None:
+        count("personally sponsored actives", sum(bool(v["active"][ch]) for ch in children), spec.min_personal_actives)
+    ranks = v["rank"]
+    best = [int(ranks[ch : tree.end[ch]].max()) for ch in children]
+    for leg in spec.legs:
+        at_least = plan.rank_index(leg.rank)
+        count(f"legs with a {leg.rank} or higher", sum(b >= at_least for b in best), leg.count)
+    return out
+
+
+def statement(result: CloseResult, member: Any) -> dict[str, Any]:
+    """The statement of ``member`` as plain data (JSON-ready; money and volumes as exact decimal text).
+
+    ``result`` must come from ``close(..., ledger_for=member)`` (or a full ledger).
+    """
+    plan = result.plan
+    mdec, vdec = plan.minor_units, plan.plan.volume_decimals
+    rows, found = result.tree.lookup([member])
+    if not found[0]:
+        raise InputError(f"member {member} is not in this close")
+    row = int(rows[0])
+    if result.ledger is None:
+        raise EngineError("the statement needs close(..., ledger_for=member) or a full ledger")
+    led = result.ledger
+    mine = np.nonzero(led.payee_row == row)[0]
+    rank, highest = int(result.rank[row]), int(result.highest_rank[row])
+    bonuses = []
+    for b, bonus_id in enumerate(plan.bonus_ids()):
+        lines = mine[led.bonus_index[mine] == b]
+        column = int(result.values[bonus_id][result.position[row]])
+        if int(led.amount[lines].sum()) != column:
+            raise EngineError(f"statement of {member}: {bonus_id} lines do not sum to the column")
+        bonuses.append(
+            {
+                "bonus": bonus_id,
+                "type": plan.bonuses[b].type,
+                "total": format_units(column, mdec),
+                "lines": [
+                    {
+                        "source": _plain(led.ids[led.source_row[i]]),
+                        "kind": LINE_KINDS[int(led.kind_index[i])],
+                        "level": int(led.level[i]),
+                        "basis": format_units(int(led.basis[i]), vdec if _volume_basis(plan, b, led, i) else mdec),
+                        "rate": format_rate(int(led.rate[i])),
+                        "amount": format_units(int(led.amount[i]), mdec),
+                    }
+                    for i in lines
+                ],
+            }
+        )
+    next_rank = rank + 1 if rank + 1 < len(plan.ranks) else None
+    reqs = [asdict(r) for r in rank_requirements(result, row, rank)] if rank else []
+    upcoming = None
+    if next_rank is not None:
+        needs = rank_requirements(result, row, next_rank)
+        upcoming = {
+            "rank": plan.ranks[next_rank].name,
+            "met": all(r.met for r in needs),
+            "requirements": [asdict(r) for r in needs],
+        }
+    return {
+        "member": _plain(result.ids[row]),
+        "period": result.period.label,
+        "plan": plan.plan.name,
+        "plan_version": plan.plan.version,
+        "currency": plan.plan.currency,
+        "volumes": {
+            "pv": format_units(int(result.pv[row]), vdec),
+            "cv": format_units(int(result.cv[row]), vdec),
+            "gv": format_units(int(result.gv[row]), vdec),
+            "qv": format_units(int(result.qv[row]), vdec),
+            "active": bool(result.active[row]),
+        },
+        "rank": {
+            "paid_as": plan.ranks[rank].name,
+            "highest": plan.ranks[highest].name,
+            "requirements": reqs,
+            "next": upcoming,
+        },
+        "bonuses": bonuses,
+        "total": format_units(int(result.total[row]), mdec),
+        "balance_in": format_units(int(result.balance_in[row]), mdec),
+        "paid": format_units(int(result.paid[row]), mdec),
+        "balance_out": format_units(int(result.balance_out[row]), mdec),
+        "awards": [
+            {"bonus": a[1], "rank": a[2], "award": a[3]} for a in result.awards if a[0] == _plain(result.ids[row])
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _volume_basis(plan: Any, b: int, led: Any, i: int) -> bool:
+    """Whether line ``i``'s basis is volume (most bonuses) or money (matching, cap adjustments)."""
+    return plan.bonuses[b].type != "matching" and int(led.kind_index[i]) == 0
+
+
+def format_statement(s: dict[str, Any]) -> str:
+    """The statement as readable text."""
+    v, r = s["volumes"], s["rank"]
+    out = [
+        f"Statement for member {s['member']}, period {s['period']} ({s['plan']} {s['plan_version']}, {s['currency']})",
+        f"Volumes: PV {v['pv']}  CV {v['cv']}  GV {v['gv']}  QV {v['qv']}  active: {'yes' if v['active'] else 'no'}",
+        f"Rank: paid as {r['paid_as']}, highest {r['highest']}",
+    ]
+    for req in r["requirements"]:
+        out.append(f"  [x] {req['text']}")
+    if r["next"] is not None:
+        nxt = r["next"]
+        out.append(f"Next rank {nxt['rank']}: " + ("every requirement met" if nxt["met"] else "missing:"))
+        for req in nxt["requirements"]:
+            out.append(f"  [{'x' if req['met'] else ' '}] {req['text']}")
+    out.append("Earnings:")
+    for b in s["bonuses"]:
+        out.append(f"  {b['bonus']:<22} {b['total']:>14}")
+        for line in b["lines"]:
+            if line["kind"] != "line":
+                out.append(f"      {line['kind'].replace('_', ' ')}: {line['amount']}")
+            elif line["rate"] == "0%":
+                out.append(f"      from {line['source']}: {line['amount']}")
+            else:
+                out.append(
+                    f"      from {line['source']}, level {line['level']}: {line['basis']} x {line['rate']} = "
+                    f"{line['amount']}"
+                )
+    out.append(f"  {'total':<22} {s['total']:>14}")
+    out.append(f"  balance in {s['balance_in']}, paid {s['paid']}, balance carried {s['balance_out']}")
+    for a in s["awards"]:
+        out.append(f"  award: {a['award']} ({a['bonus']}{', ' + a['rank'] if a['rank'] else ''})")
+    return "\n".join(out)

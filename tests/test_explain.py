@@ -1,0 +1,117 @@
+"""Statements: every cent of a member's close explained, reconciled with the close, and rank requirements."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compplan import EngineError, close, load_plan
+from compplan.explain import format_statement, rank_requirements, statement
+from compplan.io.csvio import read_events, read_members, read_orders, read_state
+
+ROOT = Path(__file__).resolve().parents[1]
+EX = ROOT / "plans" / "examples" / "hybrid_leadership"
+PLAN = load_plan(ROOT / "plans" / "hybrid_leadership.yaml")
+
+
+def inputs() -> tuple[object, ...]:
+    return (
+        read_members(EX / "members.csv"),
+        read_orders(EX / "orders_2026-10.csv"),
+        read_state(EX / "state_2026-09.csv"),
+        read_events(EX / "events_2026-10.csv"),
+    )
+
+
+def cents(text: str) -> int:
+    return int(text.replace(".", ""))
+
+
+def test_statement_lines_reconcile_with_the_full_ledger_for_every_member() -> None:
+    members, orders, state, events = inputs()
+    full = close(PLAN, members, orders, "2026-10", state=state, events=events, ledger=True)  # type: ignore[arg-type]
+    assert full.ledger is not None
+    for row, member in enumerate(full.ids.tolist()):
+        one = close(PLAN, members, orders, "2026-10", state=state, events=events, ledger_for=member)  # type: ignore[arg-type]
+        s = statement(one, member)
+        assert one.ledger is not None and set(one.ledger.payee.tolist()) <= {member}
+        mine = full.ledger.payee_row == row
+        assert len(one.ledger) == int(mine.sum())
+        assert sum(cents(b["total"]) for b in s["bonuses"]) == cents(s["total"]) == int(full.total[row])
+        for b in s["bonuses"]:
+            assert sum(cents(line["amount"]) for line in b["lines"]) == cents(b["total"])
+            assert cents(b["total"]) == int(full.bonuses[b["bonus"]][row])
+
+
+def test_statement_of_b_names_what_is_missing_for_director() -> None:
+    members, orders, state, events = inputs()
+    res = close(PLAN, members, orders, "2026-10", state=state, events=events, ledger_for="B")  # type: ignore[arg-type]
+    s = statement(res, "B")
+    nxt = s["rank"]["next"]
+    assert s["rank"]["paid_as"] == "Manager" and nxt["rank"] == "Director" and not nxt["met"]
+    missing = [r["text"] for r in nxt["requirements"] if not r["met"]]
+    assert missing == [
+        "QV (at most 2500.00 from one leg) 3000.00 of 5000.00: 2000.00 more",
+        "legs with a Manager or higher: 0 of 2: 2 more",
+    ]
+    unilevel = next(b for b in s["bonuses"] if b["bonus"] == "unilevel")
+    assert [(line["source"], line["level"], line["amount"]) for line in unilevel["lines"]] == [
+        ("D", 1, "30.00"),
+        ("F", 2, "100.00"),
+        ("E", 1, "10.00"),
+    ]
+    text = format_statement(s)
+    assert "from F, level 2: 2000.00 x 5% = 100.00" in text and "[ ] legs with a Manager or higher: 0 of 2" in text
+
+
+def test_requirements_of_the_paid_as_rank_are_all_met() -> None:
+    members, orders, state, events = inputs()
+    res = close(PLAN, members, orders, "2026-10", state=state, events=events)  # type: ignore[arg-type]
+    for row in range(len(res)):
+        rank = int(res.rank[row])
+        assert all(r.met for r in rank_requirements(res, row, rank)), res.ids[row]
+        if rank + 1 < len(PLAN.ranks):  # paid-as is the highest rank met, so the next one must miss something
+            higher = [all(r.met for r in rank_requirements(res, row, k)) for k in range(rank + 1, len(PLAN.ranks))]
+            assert not any(higher), res.ids[row]
+
+
+def test_unknown_member_and_cli(tmp_path: Path) -> None:
+    args = [
+        sys.executable,
+        "-m",
+        "compplan",
+        "explain",
+        "--plan",
+        str(ROOT / "plans" / "hybrid_leadership.yaml"),
+        "--members",
+        str(EX / "members.csv"),
+        "--orders",
+        str(EX / "orders_2026-10.csv"),
+        "--events",
+        str(EX / "events_2026-10.csv"),
+        "--state",
+        str(EX / "state_2026-09.csv"),
+        "--period",
+        "2026-10",
+    ]
+    proc = subprocess.run([*args, "--id", "A", "--json"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(proc.stdout)
+    assert s["total"] == "846.00" and s["rank"]["paid_as"] == "Director"
+    advancement = next(b for b in s["bonuses"] if b["bonus"] == "advancement")
+    assert advancement["lines"] == [
+        {"source": "A", "kind": "line", "level": 3, "basis": "0.00", "rate": "0%", "amount": "500.00"}
+    ]
+    proc = subprocess.run([*args, "--id", "Z"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and "member Z is not in" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_statement_without_a_ledger_is_refused() -> None:
+    members, orders, state, events = inputs()
+    res = close(PLAN, members, orders, "2026-10", state=state, events=events)  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match="ledger_for"):
+        statement(res, "A")
