@@ -115,3 +115,25 @@ def test_statement_without_a_ledger_is_refused() -> None:
     res = close(PLAN, members, orders, "2026-10", state=state, events=events)  # type: ignore[arg-type]
     with pytest.raises(EngineError, match="ledger_for"):
         statement(res, "A")
+
+
+def test_progress_lists_exactly_the_unmet_requirements_of_the_next_rank(tmp_path: Path) -> None:
+    from compplan.explain import progress
+    from compplan.io.csvio import write_csv
+
+    members, orders, state, events = inputs()
+    res = close(PLAN, members, orders, "2026-10", state=state, events=events)  # type: ignore[arg-type]
+    header, columns = progress(res)
+    write_csv(tmp_path / "p.csv", header, columns)
+    rows = [line.split(",") for line in (tmp_path / "p.csv").read_text().splitlines()[1:]]
+    by_member: dict[str, list[list[str]]] = {}
+    for r in rows:
+        by_member.setdefault(r[0], []).append(r)
+    for row, member in enumerate(res.ids.tolist()):
+        rank = int(res.rank[row])
+        unmet = [r for r in rank_requirements(res, row, rank + 1) if not r.met] if rank + 1 < len(PLAN.ranks) else []
+        mine = by_member.get(member, [])
+        assert len(mine) == len(unmet), member
+        for got, want in zip(mine, unmet, strict=True):
+            assert (got[4], got[5], got[6]) == (want.have, want.need, want.missing), (member, got, want)
+            assert got[7] == "30"  # days from the period start to its end

@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 invalid plan or input (a report on stderr, no traceback
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 import traceback
@@ -104,7 +105,12 @@ def cmd_close(args: argparse.Namespace) -> int:
     state = read_state(args.state, plan.minor_units) if args.state else None
     events = read_events(args.events) if args.events else None
     result = close(plan, members, orders, period, state=state, ledger=args.ledger, events=events)
-    write_result(result, out, overwrite=args.overwrite)
+    extra = {}
+    if args.progress:
+        from compplan.explain import progress
+
+        extra["progress.csv"] = progress(result, dt.date.fromisoformat(args.as_of) if args.as_of else None)
+    write_result(result, out, overwrite=args.overwrite, extra=extra)
     if not args.quiet:
         print("\n".join(_summary_lines(result.summary, time.perf_counter() - started)))
         print(f"  wrote {out}/")
@@ -217,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--state", help="state.csv of the previous close")
     c.add_argument("--events", help="CSV: member_id, kind, date (for action bonuses)")
     c.add_argument("--ledger", action="store_true", help="also write ledger.csv, one line per payment")
+    c.add_argument(
+        "--progress", action="store_true", help="also write progress.csv: what each member misses for the next rank"
+    )
+    c.add_argument(
+        "--as-of", help="date the progress report is for (days left count from it; default the period start)"
+    )
     c.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_close)

@@ -6,6 +6,7 @@ only that member's ledger lines; its lines always sum to the member's bonus colu
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 
 from compplan.engine import LINE_KINDS, CloseResult
 from compplan.errors import EngineError, InputError
+from compplan.io.csvio import Column
 from compplan.money import format_rate, format_units
 
 
@@ -221,3 +223,84 @@ def format_statement(s: dict[str, Any]) -> str:
     for a in s["awards"]:
         out.append(f"  award: {a['award']} ({a['bonus']}{', ' + a['rank'] if a['rank'] else ''})")
     return "\n".join(out)
+
+
+PROGRESS_COLUMNS = ["id", "rank", "next_rank", "requirement", "have", "need", "missing", "days_left"]
+
+
+def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[str], list[Column]]:
+    """Every unmet requirement of every member's next rank, one row each, for notifications.
+
+    Columns: ``id, rank, next_rank, requirement`` (``active``, ``pv``, ``gv``, ``qv``,
+    ``personal_actives`` or ``legs:RANK``), ``have, need, missing`` (volumes as decimal text, counts as whole
+    numbers, ``active`` as no / yes / yes), ``days_left`` (from ``as_of``, default the period's start, to its end).
+    Members at the top rank have no row. Rows are in canonical id order, then requirement order.
+    """
+    from compplan.compile import _rank_params
+    from compplan.kernels.ranks import UNSET, next_rank_measures
+
+    plan, v, tree = result.plan, result.values, result.tree
+    vdec = plan.plan.volume_decimals
+    params = _rank_params(plan)
+    qv, actives, legs = next_rank_measures(tree.end, v["pv"], v["gv"], v["active"], v["rank"], params)
+    nxt = np.minimum(v["rank"] + 1, len(plan.ranks) - 1)
+    below_top = v["rank"] + 1 < len(plan.ranks)
+    parts: list[tuple[int, np.ndarray, str, np.ndarray, np.ndarray, bool]] = []  # order, positions, name, have, need
+
+    def add(order: int, name: str, have: np.ndarray, need: np.ndarray, volume: bool) -> None:
+        short = below_top & (need != UNSET) & (have < need)
+        who = np.nonzero(short)[0]
+        parts.append((order, who, name, have[who], need[who], volume))
+
+    add(0, "active", v["active"].astype(np.int64), params.need_active[nxt].astype(np.int64), False)
+    add(1, "pv", v["pv"], params.min_pv[nxt], True)
+    add(2, "gv", v["gv"], params.min_gv[nxt], True)
+    add(3, "qv", qv, params.min_qv[nxt], True)
+    add(4, "personal_actives", actives, params.min_actives[nxt], False)
+    for j in range(legs.shape[1]):
+        has_rule = params.leg_start[nxt] + j < params.leg_start[nxt + 1]
+        rule = np.where(has_rule, params.leg_start[nxt] + j, 0)
+        need = np.where(has_rule, params.leg_count[rule] if len(params.leg_count) else 0, UNSET)
+        for s in range(len(plan.ranks)):
+            pick = has_rule & ((params.leg_rank[rule] if len(params.leg_rank) else 0) == s)
+            if pick.any():
+                add(5 + j, f"legs:{plan.ranks[s].name}", legs[:, j], np.where(pick, need, UNSET), False)
+    canon = tree.order
+    rows = np.concatenate([canon[p[1]] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    key = np.concatenate([np.full(len(p[1]), p[0]) for p in parts]) if parts else rows
+    order = np.lexsort((key, rows))
+    names = sorted({p[2] for p in parts})
+    name_of = np.concatenate([np.full(len(p[1]), names.index(p[2])) for p in parts]) if parts else rows
+
+    def text(values: list[np.ndarray]) -> np.ndarray:
+        out = [
+            format_units_array(x, vdec)
+            if p[5]
+            else np.where(x > 0, "yes", "no")
+            if p[2] == "active"
+            else x.astype(np.str_)
+            for x, p in zip(values, parts, strict=True)
+        ]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.str_)
+
+    haves, needs = text([p[3] for p in parts]), text([p[4] for p in parts])
+    missing = text([p[4] - p[3] for p in parts])
+    end = result.period.end
+    days = (end - (as_of or result.period.start)).days
+    rank = np.concatenate([v["rank"][p[1]] for p in parts]) if parts else rows
+    columns = [
+        Column.ids(result.ids, rows[order]),
+        Column.label(rank[order], plan.rank_names),
+        Column.label(np.minimum(rank[order] + 1, len(plan.ranks) - 1), plan.rank_names),
+        Column.label(name_of[order], names),
+        Column.label(np.arange(len(order)), haves[order].tolist()),
+        Column.label(np.arange(len(order)), needs[order].tolist()),
+        Column.label(np.arange(len(order)), missing[order].tolist()),
+        Column.integer(np.full(len(order), max(days, 0))),
+    ]
+    return PROGRESS_COLUMNS, columns
+
+
+def format_units_array(units: np.ndarray, decimals: int) -> np.ndarray:
+    """:func:`compplan.money.format_units` over an array (for modest sizes: one Python call per value)."""
+    return np.array([format_units(int(u), decimals) for u in units], dtype=np.str_)

@@ -91,8 +91,17 @@ def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
     return header, columns
 
 
-def write_result(result: CloseResult, out_dir: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``members.csv``, ``summary.json``, ``state.csv``, ``awards.csv`` and (if present) ``ledger.csv``."""
+def write_result(
+    result: CloseResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    extra: dict[str, tuple[list[str], list[Column]]] | None = None,
+) -> Path:
+    """Write ``members.csv``, ``summary.json``, ``state.csv``, ``awards.csv``, ``ledger.csv`` (if present).
+
+    ``extra`` maps more file names to ``(header, columns)`` tables written in the same atomic step.
+    """
     plan = result.plan
     mdec, vdec = plan.minor_units, plan.plan.volume_decimals
 
@@ -123,6 +132,8 @@ def write_result(result: CloseResult, out_dir: str | Path, *, overwrite: bool = 
             ["member", "bonus", "rank", "award"],
             [Column.label(np.arange(len(awards)), t) for t in texts],
         )
+        for name, (header_, columns_) in (extra or {}).items():
+            write_csv(tmp / name, header_, columns_)
         if result.ledger is not None:
             led = result.ledger
             write_csv(

@@ -109,3 +109,49 @@ def paid_as_ranks(end, pv, gv, active, params):  # type: ignore[no-untyped-def]
             qv[v] = _leg_volume(v, end, gv, pv, params.leg_cap[chosen])
         best[v] = chosen if chosen > best_below else best_below
     return rank, qv
+
+
+@jit
+def next_rank_measures(end, pv, gv, active, rank, params):  # type: ignore[no-untyped-def]
+    """For each member, the measures that the rank above its paid-as rank asks for.
+
+    Returns
+    -------
+    qv : int64[n]
+        QV under the next rank's leg cap (``gv`` when that rank sets no ``min_qv``; 0 at the top rank).
+    actives : int64[n]
+        Active frontline members.
+    legs : int64[n, max rules per rank]
+        For each leg rule of the next rank, the legs holding a member of at least that rank.
+    """
+    n = pv.shape[0]
+    k_ranks = params.min_pv.shape[0]
+    most = 0
+    for r in range(k_ranks):
+        most = max(most, params.leg_start[r + 1] - params.leg_start[r])
+    qv = gv.copy()
+    actives = np.zeros(n, dtype=np.int64)
+    legs = np.zeros((n, max(most, 1)), dtype=np.int64)
+    best = rank.copy()
+    for v in range(n - 1, -1, -1):
+        c = v + 1
+        while c < end[v]:
+            if best[c] > best[v]:
+                best[v] = best[c]
+            c = end[c]
+    for v in range(n):
+        r = rank[v] + 1
+        if r >= k_ranks:
+            qv[v] = 0
+            continue
+        c = v + 1
+        while c < end[v]:
+            if active[c]:
+                actives[v] += 1
+            for j in range(params.leg_start[r], params.leg_start[r + 1]):
+                if best[c] >= params.leg_rank[j]:
+                    legs[v, j - params.leg_start[r]] += 1
+            c = end[c]
+        if params.min_qv[r] != UNSET:
+            qv[v] = _leg_volume(v, end, gv, pv, params.leg_cap[r])
+    return qv, actives, legs
