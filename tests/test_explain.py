@@ -137,3 +137,21 @@ def test_progress_lists_exactly_the_unmet_requirements_of_the_next_rank(tmp_path
         for got, want in zip(mine, unmet, strict=True):
             assert (got[4], got[5], got[6]) == (want.have, want.need, want.missing), (member, got, want)
             assert got[7] == "30"  # days from the period start to its end
+
+
+def test_what_if_runs_the_same_engine_on_changed_inputs() -> None:
+    from compplan.explain import what_if
+
+    members, orders, state, events = inputs()
+    answer = what_if(
+        PLAN, members, orders, "2026-10", "B", add_pv="1000", on="E", recruits=1, state=state, events=events
+    )  # type: ignore[arg-type]
+    # E's 1,000 more points pay B 5% on level 1 (50.00); the active recruit's 100 points 5% (5.00) and its
+    # enrolment 10.00.
+    assert answer["bonuses"]["unilevel"] == {"before": "140.00", "after": "195.00", "change": "55.00"}
+    assert answer["bonuses"]["enrolment"]["change"] == "10.00"
+    assert answer["total"] == {"before": "166.00", "after": "231.00", "change": "65.00"}
+    # A's own 10,000 more points: its rank stays (the legs are still capped) and loyalty pays 2% of them.
+    lift = what_if(PLAN, members, orders, "2026-10", "A", add_pv="10000", on="A", state=state, events=events)  # type: ignore[arg-type]
+    assert lift["rank"] == {"before": "Director", "after": "Director"}
+    assert lift["total"]["change"] == "200.00"  # loyalty 2% of 10,000 more own CV

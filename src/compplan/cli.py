@@ -139,6 +139,48 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Print a member's earnings before and after more volume or more recruits."""
+    import json
+
+    from compplan.explain import what_if
+    from compplan.inputs import Period
+    from compplan.io.csvio import read_events, read_state
+    from compplan.spec import load_plan
+
+    plan = load_plan(args.plan)
+    members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
+    state = read_state(args.state, plan.minor_units) if args.state else None
+    events = read_events(args.events) if args.events else None
+    member = _member_id(args.id, members.ids)
+    on = _member_id(args.on, members.ids) if args.on else None
+    answer = what_if(
+        plan,
+        members,
+        orders,
+        Period.parse(args.period),
+        member,
+        add_pv=args.add_pv,
+        on=on,
+        recruits=args.recruits,
+        state=state,
+        events=events,
+    )
+    if args.json:
+        print(json.dumps(answer, indent=2))
+        return 0
+    s = answer["scenario"]
+    what = [f"{s['on']} buys {s['add_pv']} more points"] if args.add_pv != "0" else []
+    what += [f"{args.recruits} more active recruits"] if args.recruits else []
+    print(f"What if {' and '.join(what) or 'nothing changes'} (member {answer['member']}):")
+    print(f"  rank {answer['rank']['before']} -> {answer['rank']['after']}")
+    print(f"  total {answer['total']['before']} -> {answer['total']['after']} ({answer['total']['change']})")
+    for k, b in answer["bonuses"].items():
+        if b["change"] not in ("0", "0.00", "0.000"):
+            print(f"    {k}: {b['before']} -> {b['after']} ({b['change']})")
+    return 0
+
+
 def _member_id(text: str, ids: Any) -> Any:
     """The id as the members table holds it (integer ids are looked up as integers)."""
     from compplan.inputs import canonical_int
@@ -243,6 +285,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--events", help="CSV: member_id, kind, date")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
     e.set_defaults(func=cmd_explain)
+
+    w = sub.add_parser("whatif", help="a member's earnings with more volume or more recruits")
+    for name in ("--plan", "--members", "--orders", "--period", "--id"):
+        w.add_argument(name, required=True)
+    w.add_argument("--add-pv", default="0", help="points bought in addition (PV and CV)")
+    w.add_argument("--on", help="the member who buys them (default: --id)")
+    w.add_argument("--recruits", type=int, default=0, help="more personally enrolled members, each active")
+    w.add_argument("--state")
+    w.add_argument("--events")
+    w.add_argument("--json", action="store_true")
+    w.set_defaults(func=cmd_whatif)
 
     d = sub.add_parser("demo", help="close a synthetic network with a shipped plan")
     d.add_argument("--members", type=int, default=100_000, help="network size (default 100,000)")

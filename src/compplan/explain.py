@@ -15,6 +15,7 @@ import numpy as np
 
 from compplan.engine import LINE_KINDS, CloseResult
 from compplan.errors import EngineError, InputError
+from compplan.inputs import Events, Members, Orders, Period, State
 from compplan.io.csvio import Column
 from compplan.money import format_rate, format_units
 
@@ -304,3 +305,82 @@ def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[st
 def format_units_array(units: np.ndarray, decimals: int) -> np.ndarray:
     """:func:`compplan.money.format_units` over an array (for modest sizes: one Python call per value)."""
     return np.array([format_units(int(u), decimals) for u in units], dtype=np.str_)
+
+
+def what_if(
+    plan: Any,
+    members: Members,
+    orders: Orders,
+    period: Period | str,
+    member: Any,
+    *,
+    add_pv: Decimal | str | int = 0,
+    on: Any = None,
+    recruits: int = 0,
+    state: State | None = None,
+    events: Events | None = None,
+) -> dict[str, Any]:
+    """What ``member`` would earn this period with more volume or more recruits.
+
+    ``on`` (default: the member itself) buys ``add_pv`` more points (PV and CV alike, dated the period end),
+    and/or the member enrolls ``recruits`` more members who each buy the activity minimum. Both closes run
+    through the same engine; the answer is the member's rank and earnings before and after.
+    """
+    from compplan.engine import close
+    from compplan.money import parse_decimal, to_units
+
+    period = Period.parse(period) if isinstance(period, str) else period
+    target = member if on is None else on
+    extra_pv = to_units(parse_decimal(str(add_pv)), orders.decimals, "add_pv")
+    new_ids: list[Any] = []
+    if recruits:
+        if members.ids.dtype.kind == "i":
+            top = int(members.ids.max()) if len(members) else 0
+            new_ids = [top + 1 + k for k in range(recruits)]
+        else:
+            new_ids = [f"what-if recruit {k + 1}" for k in range(recruits)]
+    new_members = members
+    if new_ids:
+        sponsor = np.array([member] * len(new_ids), dtype=members.sponsor_ids.dtype)
+        new_members = Members(
+            np.concatenate([members.ids, np.array(new_ids, dtype=members.ids.dtype)]),
+            np.concatenate([members.sponsor_ids, sponsor]),
+            np.concatenate([members.is_root, np.zeros(len(new_ids), dtype=bool)]),
+            np.concatenate([members.enrolled_on, np.full(len(new_ids), np.datetime64(period.start, "D"))]),
+            members.source,
+        )
+    minimum = to_units(max(plan.activity.min_pv, plan.activity.min_cv), orders.decimals, "min_pv")
+    add_ids = ([target] if extra_pv else []) + new_ids
+    add_pvs = ([extra_pv] if extra_pv else []) + [minimum] * len(new_ids)
+    new_orders = orders
+    if add_ids:
+        ids = np.array(add_ids, dtype=orders.member_ids.dtype if len(orders) else None)
+        if orders.member_ids.dtype.kind != ids.dtype.kind:
+            ids = ids.astype(orders.member_ids.dtype) if len(orders) else ids
+        new_orders = Orders(
+            np.concatenate([orders.member_ids, ids]),
+            np.concatenate([orders.dates, np.full(len(add_ids), np.datetime64(period.end, "D"))]),
+            np.concatenate([orders.pv, np.array(add_pvs, dtype=np.int64)]),
+            np.concatenate([orders.cv, np.array(add_pvs, dtype=np.int64)]),
+            orders.decimals,
+            orders.source,
+        )
+    before = statement(close(plan, members, orders, period, state=state, events=events, ledger_for=member), member)
+    after = statement(
+        close(plan, new_members, new_orders, period, state=state, events=events, ledger_for=member), member
+    )
+    mdec = plan.minor_units
+
+    def delta(a: str, b: str) -> str:
+        return format_units(to_units(parse_decimal(b), mdec) - to_units(parse_decimal(a), mdec), mdec)
+
+    return {
+        "member": before["member"],
+        "scenario": {"add_pv": format_units(extra_pv, orders.decimals), "on": _plain(target), "recruits": recruits},
+        "rank": {"before": before["rank"]["paid_as"], "after": after["rank"]["paid_as"]},
+        "total": {"before": before["total"], "after": after["total"], "change": delta(before["total"], after["total"])},
+        "bonuses": {
+            b["bonus"]: {"before": b["total"], "after": a["total"], "change": delta(b["total"], a["total"])}
+            for b, a in zip(before["bonuses"], after["bonuses"], strict=True)
+        },
+    }
