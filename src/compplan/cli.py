@@ -106,11 +106,17 @@ def cmd_close(args: argparse.Namespace) -> int:
     events = read_events(args.events) if args.events else None
     result = close(plan, members, orders, period, state=state, ledger=args.ledger, events=events)
     extra = {}
+    if args.economics:
+        from compplan.economics import economics
+
+        extra_json = {"economics.json": economics(result)}
+    else:
+        extra_json = {}
     if args.progress:
         from compplan.explain import progress
 
         extra["progress.csv"] = progress(result, dt.date.fromisoformat(args.as_of) if args.as_of else None)
-    write_result(result, out, overwrite=args.overwrite, extra=extra)
+    write_result(result, out, overwrite=args.overwrite, extra=extra, extra_json=extra_json)
     if not args.quiet:
         print("\n".join(_summary_lines(result.summary, time.perf_counter() - started)))
         print(f"  wrote {out}/")
@@ -178,6 +184,47 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     for k, b in answer["bonuses"].items():
         if b["change"] not in ("0", "0.00", "0.000"):
             print(f"    {k}: {b['before']} -> {b['after']} ({b['change']})")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Close the same inputs under two plans and report what changes."""
+    import json
+
+    from compplan.economics import plan_diff
+    from compplan.engine import close
+    from compplan.inputs import Period
+    from compplan.spec import load_plan
+
+    plan_a, plan_b = (load_plan(p) for p in args.plan)
+    if args.members and args.orders:
+        members, orders = _read_inputs(args.members, args.orders, plan_a.plan.volume_decimals)
+        source = f"{args.members}, {args.orders}"
+    else:
+        from compplan.synthetic import generate
+
+        members, orders = generate(args.synthetic, period=args.period, seed=args.seed)
+        source = f"a synthetic network of {args.synthetic:,} members (seed {args.seed})"
+    period = Period.parse(args.period)
+    d = plan_diff(close(plan_a, members, orders, period), close(plan_b, members, orders, period), args.top)
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return 0
+    print(f"A: {d['plans']['a']}  B: {d['plans']['b']}  on {source}, period {args.period}")
+    t = d["total_payout"]
+    print(
+        f"  total payout {t['a']} -> {t['b']} ({t['change']}); payout ratio {d['payout_ratio']['a']} -> "
+        f"{d['payout_ratio']['b']}"
+    )
+    for k, x in d["bonuses"].items():
+        print(f"    {k:<22} {x['a']:>14} -> {x['b']:>14} ({x['change']})")
+    for k, x in d["ranks"].items():
+        if x["change"]:
+            print(f"    rank {k}: {x['a']:,} -> {x['b']:,} ({x['change']:+,})")
+    print(f"  {d['members_gaining']:,} members gain, {d['members_losing']:,} lose")
+    for label, rows in (("gain most", d["top_gainers"]), ("lose most", d["top_losers"])):
+        if rows:
+            print(f"  {label}: " + ", ".join(f"{r['member']} {r['change']}" for r in rows))
     return 0
 
 
@@ -265,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--state", help="state.csv of the previous close")
     c.add_argument("--events", help="CSV: member_id, kind, date (for action bonuses)")
     c.add_argument("--ledger", action="store_true", help="also write ledger.csv, one line per payment")
+    c.add_argument("--economics", action="store_true", help="also write economics.json (ratios, disclosure table)")
     c.add_argument(
         "--progress", action="store_true", help="also write progress.csv: what each member misses for the next rank"
     )
@@ -296,6 +344,17 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--events")
     w.add_argument("--json", action="store_true")
     w.set_defaults(func=cmd_whatif)
+
+    f = sub.add_parser("diff", help="close the same inputs under two plans and compare")
+    f.add_argument("--plan", action="append", required=True, help="give twice: plan A, then plan B")
+    f.add_argument("--members", help="members CSV/Parquet (default: a synthetic network)")
+    f.add_argument("--orders", help="orders CSV/Parquet")
+    f.add_argument("--period", default="2026-10")
+    f.add_argument("--synthetic", type=int, default=100_000, help="synthetic network size without --members")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--top", type=int, default=10, help="how many biggest gainers and losers to list")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=cmd_diff)
 
     d = sub.add_parser("demo", help="close a synthetic network with a shipped plan")
     d.add_argument("--members", type=int, default=100_000, help="network size (default 100,000)")

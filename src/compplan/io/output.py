@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,6 +97,7 @@ def write_result(
     *,
     overwrite: bool = False,
     extra: dict[str, tuple[list[str], list[Column]]] | None = None,
+    extra_json: Mapping[str, object] | None = None,
 ) -> Path:
     """Write ``members.csv``, ``summary.json``, ``state.csv``, ``awards.csv``, ``ledger.csv`` (if present).
 
@@ -134,6 +135,8 @@ def write_result(
         )
         for name, (header_, columns_) in (extra or {}).items():
             write_csv(tmp / name, header_, columns_)
+        for name, data in (extra_json or {}).items():
+            (tmp / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         if result.ledger is not None:
             led = result.ledger
             write_csv(
