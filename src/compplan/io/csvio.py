@@ -298,15 +298,16 @@ class _Reader:
 
     def _dates(self, values: list[str], lines: Int64Array, column: str) -> np.ndarray:
         out = np.zeros(len(values), dtype="datetime64[D]")
-        bad = []
+        codes: dict[int, int] = {}
         for i, v in enumerate(values):
             try:
                 if not _DATE.match(v):
                     raise ValueError
                 out[i] = np.datetime64(v, "D")
             except ValueError:
-                bad.append(i)
-        self._report(np.array(bad, dtype=np.int64), lines, column, lambda i: self._message(column, -1, values[i]))
+                codes[i] = cs.ERR_EMPTY if not v else cs.ERR_DATE
+        rows = np.array(sorted(codes), dtype=np.int64)
+        self._report(rows, lines, column, lambda i: self._message(column, codes[i], values[i]))
         return out
 
     def _units(self, values: list[str], lines: Int64Array, column: str) -> Int64Array:
@@ -321,7 +322,7 @@ class _Reader:
                 if abs(int(out[i])) > 10**17:
                     codes[i] = cs.ERR_RANGE
             except ValueError:
-                codes[i] = cs.ERR_NUMBER if not _DECIMAL.match(v) else cs.ERR_PRECISION
+                codes[i] = cs.ERR_EMPTY if not v else cs.ERR_NUMBER if not _DECIMAL.match(v) else cs.ERR_PRECISION
             except OverflowError:
                 codes[i] = cs.ERR_RANGE
         bad = sorted(codes)

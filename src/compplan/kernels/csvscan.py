@@ -116,6 +116,8 @@ def _parse_field(buf, a, b, kind, decimals):  # type: ignore[no-untyped-def]
     if digits == 0:
         return 0, ERR_NUMBER
     for _ in range(decimals - max(frac, 0)):
+        if value > _LIMIT // 10:
+            return 0, ERR_RANGE
         value *= 10
     return -value if negative else value, OK
 
