@@ -73,3 +73,14 @@ def test_diff_names_the_members_who_gain_most() -> None:
         ("B", "12.00"),
     ]
     assert d["members_gaining"] == 4 and d["top_losers"] == []
+
+
+def test_segments_of_the_hybrid_example() -> None:
+    e = economics(october())  # type: ignore[arg-type]
+    seg = {s["segment"]: s for s in e["segments"]}
+    # frontline: A 2 (B, C), B 2 (D, E), C 2 (G, H), D 1 (F); E, F, G, H none. All bought and are active.
+    assert seg["customers"]["members"] == 4 and seg["customers"]["earnings"] == "20.00"  # E F G H; F's loyalty
+    assert seg["part_time"]["members"] == 4 and seg["part_time"]["earnings"] == "1321.00"  # A B C D
+    assert seg["builders"]["members"] == 0 and seg["builders"]["share_of_payout"] == 0.0
+    assert seg["leaders"]["members"] == 1 and seg["leaders"]["mean"] == "846.00"
+    assert seg["new_this_quarter"]["members"] == 1  # H, enrolled 2026-10-02

@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 invalid plan or input (a report on stderr, no traceback
 from __future__ import annotations
 
 import argparse
+import os
 import datetime as dt
 import sys
 import time
@@ -383,6 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `compplan validate ... | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ Every figure is computed from the exact integer columns of a :class:`~compplan.e
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -102,6 +103,7 @@ def economics(result: CloseResult) -> dict[str, Any]:
         "share_of_payout_top_1pct": float(Decimal(top1) / payout) if payout > 0 else None,
         "share_of_payout_top_10pct": float(Decimal(top10) / payout) if payout > 0 else None,
         "income_disclosure": disclosure,
+        "segments": segments(result),
     }
 
 
@@ -154,3 +156,69 @@ def plan_diff(a: CloseResult, b: CloseResult, top: int = 10) -> dict[str, Any]:
         "top_gainers": [row(int(i)) for i in gainers],
         "top_losers": [row(int(i)) for i in losers],
     }
+
+
+def segment_masks(result: CloseResult) -> dict[str, np.ndarray]:
+    """For each segment of the plan, which members (canonical order) it holds (docs/semantics.md 3.9)."""
+    from compplan.compile import tenure_months
+
+    plan = result.plan
+    vdec = plan.plan.volume_decimals
+    tree = result.tree
+    n = len(result)
+    has_parent = tree.parent >= 0
+    frontline_pos = np.bincount(tree.parent[has_parent], minlength=n) if n else np.zeros(0, dtype=np.int64)
+    frontline = frontline_pos[result.position]
+    tenure = tenure_months(tree.enrolled, (result.period.end - dt.date(1970, 1, 1)).days)[result.position]
+    masks = {}
+    for seg in plan.segments:
+        m = np.ones(n, dtype=bool)
+        if seg.active is not None:
+            m &= result.active == seg.active
+        for field, column, op in (
+            ("min_pv", result.pv, np.greater_equal),
+            ("max_pv", result.pv, np.less_equal),
+            ("min_gv", result.gv, np.greater_equal),
+            ("max_gv", result.gv, np.less_equal),
+        ):
+            value = getattr(seg, field)
+            if value is not None:
+                m &= op(column, int(value.scaleb(vdec)))
+        if seg.min_rank is not None:
+            m &= result.rank >= plan.rank_index(seg.min_rank)
+        if seg.max_rank is not None:
+            m &= result.rank <= plan.rank_index(seg.max_rank)
+        for field, column, op in (
+            ("min_frontline", frontline, np.greater_equal),
+            ("max_frontline", frontline, np.less_equal),
+            ("min_tenure_months", tenure, np.greater_equal),
+            ("max_tenure_months", tenure, np.less_equal),
+        ):
+            value = getattr(seg, field)
+            if value is not None:
+                m &= op(column, value)
+        masks[seg.name] = m
+    return masks
+
+
+def segments(result: CloseResult) -> list[dict[str, Any]]:
+    """Counts and earnings per plan segment (a member may be in several)."""
+    mdec = result.plan.minor_units
+    total = result.total
+    payout = int(result.values["total"].sum())
+    out = []
+    for name, mask in segment_masks(result).items():
+        mine = np.sort(total[mask])
+        s = int(mine.sum())
+        out.append(
+            {
+                "segment": name,
+                "members": int(mask.sum()),
+                "share_of_members": float(Decimal(int(mask.sum())) / len(total)) if len(total) else 0.0,
+                "earnings": format_units(s, mdec),
+                "share_of_payout": float(Decimal(s) / payout) if payout > 0 else None,
+                "mean": f"{_mean(s, len(mine), mdec):.{mdec}f}",
+                "median": format_units(_nearest_rank(mine, 50), mdec),
+            }
+        )
+    return out

@@ -360,6 +360,24 @@ class PayoutCap(StrictModel):
     scalable: Annotated[list[BonusId], Field(min_length=1)]
 
 
+class Segment(StrictModel):
+    """A named group of members for reports; a member is in it when every rule given holds (3.9)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    description: str = ""
+    active: StrictBool | None = None
+    min_pv: Volume | None = None
+    max_pv: Volume | None = None
+    min_gv: Volume | None = None
+    max_gv: Volume | None = None
+    min_rank: RankName | None = None
+    max_rank: RankName | None = None
+    min_frontline: Annotated[int, Field(ge=0)] | None = None
+    max_frontline: Annotated[int, Field(ge=0)] | None = None
+    min_tenure_months: Annotated[int, Field(ge=0)] | None = None
+    max_tenure_months: Annotated[int, Field(ge=0)] | None = None
+
+
 class Payout(StrictModel):
     """Payout rules after the bonuses: the smallest amount paid out (smaller payables are carried)."""
 
@@ -406,6 +424,7 @@ class Plan(StrictModel):
     bonuses: list[Bonus] = Field(default_factory=list)
     payout_cap: PayoutCap | None = None
     payout: Payout = Field(default_factory=Payout)
+    segments: list[Segment] = Field(default_factory=list)
 
     @field_validator("bonuses", mode="before")
     @classmethod
@@ -623,6 +642,15 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
                     f"unknown bonus {target!r}; the plan's bonuses are: {', '.join(ids)}",
                 )
     yield from money(("payout", "minimum"), plan.payout.minimum)
+    seen_segments: set[str] = set()
+    for g, seg in enumerate(plan.segments):
+        if seg.name in seen_segments:
+            yield ("segments", g, "name"), "duplicate_segment", f"segment {seg.name!r} is already defined"
+        seen_segments.add(seg.name)
+        yield from rank_ref(("segments", g, "min_rank"), seg.min_rank)
+        yield from rank_ref(("segments", g, "max_rank"), seg.max_rank)
+        for field in ("min_pv", "max_pv", "min_gv", "max_gv"):
+            yield from volume(("segments", g, field), getattr(seg, field))
 
 
 def _matching_cycle(plan: Plan) -> list[str] | None:
