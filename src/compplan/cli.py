@@ -8,8 +8,8 @@ Exit codes: 0 success, 1 invalid plan or input (a report on stderr, no traceback
 from __future__ import annotations
 
 import argparse
-import os
 import datetime as dt
+import os
 import sys
 import time
 import traceback
