@@ -229,6 +229,35 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Grow a synthetic network month by month, close each month, print how the plan's economics evolve."""
+    import json
+
+    from compplan.simulate import Growth, simulate
+    from compplan.spec import load_plan
+
+    plan = load_plan(args.plan)
+    growth = Growth(
+        recruit_rate=args.recruit_rate, churn=args.churn, retention=args.retention, order_rate=args.order_rate
+    )
+    history = simulate(plan, args.members, args.months, start=args.start, seed=args.seed, growth=growth)
+    if args.json:
+        print(json.dumps(history, indent=2))
+        return 0
+    top = plan.rank_names[-3:]
+    print(
+        f"{'period':<8} {'members':>9} {'active':>8} {'earners':>8} {'total CV':>14} {'payout':>13} {'ratio':>7}  "
+        + "  ".join(top)
+    )
+    for h in history:
+        ranks = "  ".join(f"{h['ranks'][r]:>{len(r)}}" for r in top)
+        print(
+            f"{h['period']:<8} {h['members']:>9,} {h['active']:>8,} {h['earners']:>8,} {h['total_cv']:>14} "
+            f"{h['total_payout']:>13} {h['payout_ratio'] or 0:>7.4f}  {ranks}"
+        )
+    return 0
+
+
 def _member_id(text: str, ids: Any) -> Any:
     """The id as the members table holds it (integer ids are looked up as integers)."""
     from compplan.inputs import canonical_int
@@ -356,6 +385,19 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--top", type=int, default=10, help="how many biggest gainers and losers to list")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=cmd_diff)
+
+    m = sub.add_parser("simulate", help="grow a synthetic network month by month and close each month")
+    m.add_argument("--plan", required=True)
+    m.add_argument("--members", type=int, default=20_000, help="size of the first month's network")
+    m.add_argument("--months", type=int, default=12)
+    m.add_argument("--start", default="2026-01", help="first month, YYYY-MM")
+    m.add_argument("--recruit-rate", type=float, default=0.04, help="new members per active member per month")
+    m.add_argument("--churn", type=float, default=0.02, help="share of members leaving each month")
+    m.add_argument("--retention", type=float, default=0.85, help="chance a buyer buys again the next month")
+    m.add_argument("--order-rate", type=float, default=0.10, help="chance a member who did not buy buys this month")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("demo", help="close a synthetic network with a shipped plan")
     d.add_argument("--members", type=int, default=100_000, help="network size (default 100,000)")
