@@ -40,7 +40,7 @@ def test_economics_of_the_hybrid_example() -> None:
     assert e["bonuses"]["unilevel"] == {"paid": "585.00", "payout_ratio": 0.104464}
     assert e["earnings_percentiles"]["p50"] == "20.00"  # sorted: 0 0 0 20 100 166 209 846 -> 4th of 8
     # Top 1% of the 5 earners is 1 member: A's 846 of 1,341.
-    assert e["share_of_payout_top_1pct"] == 846 / 1341
+    assert e["share_of_payout_top_1pct"] == 0.630872  # 846 / 1341, to 6 decimals
     by_rank = {row["rank"]: row for row in e["income_disclosure"]}
     assert sum(row["members"] for row in by_rank.values()) == 8
     assert by_rank["Manager"]["members"] == 2 and by_rank["Manager"]["mean"] == "187.50"  # (166 + 209) / 2

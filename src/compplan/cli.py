@@ -258,6 +258,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write one self-contained HTML page with the economics of a close."""
+    from compplan.engine import close
+    from compplan.inputs import Period
+    from compplan.io.csvio import read_events, read_state
+    from compplan.report import render_report
+    from compplan.spec import load_plan
+
+    plan = load_plan(args.plan)
+    if args.members and args.orders:
+        members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
+    else:
+        from compplan.synthetic import generate
+
+        members, orders = generate(args.synthetic, period=args.period, seed=args.seed)
+    state = read_state(args.state, plan.minor_units) if args.state else None
+    events = read_events(args.events) if args.events else None
+    page = render_report(close(plan, members, orders, Period.parse(args.period), state=state, events=events))
+    out = Path(args.out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)  # all or nothing
+    print(f"wrote {out}")
+    return 0
+
+
 def _member_id(text: str, ids: Any) -> Any:
     """The id as the members table holds it (integer ids are looked up as integers)."""
     from compplan.inputs import canonical_int
@@ -398,6 +424,18 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_simulate)
+
+    r = sub.add_parser("report", help="one self-contained HTML page with the economics of a close")
+    r.add_argument("--plan", required=True)
+    r.add_argument("--members", help="members CSV/Parquet (default: a synthetic network)")
+    r.add_argument("--orders")
+    r.add_argument("--period", default="2026-10")
+    r.add_argument("--state")
+    r.add_argument("--events")
+    r.add_argument("--synthetic", type=int, default=100_000, help="synthetic network size without --members")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--out", required=True, help="the HTML file to write")
+    r.set_defaults(func=cmd_report)
 
     d = sub.add_parser("demo", help="close a synthetic network with a shipped plan")
     d.add_argument("--members", type=int, default=100_000, help="network size (default 100,000)")

@@ -31,6 +31,13 @@ def _nearest_rank(sorted_values: np.ndarray, pct: int) -> int:
     return int(sorted_values[k - 1])
 
 
+def _share(part: int, whole: int) -> float | None:
+    """``part / whole`` to 6 decimals (a ratio for reading, not money), or None when ``whole <= 0``."""
+    if whole <= 0:
+        return None
+    return float((Decimal(part) / Decimal(whole)).quantize(Decimal("0.000001")))
+
+
 def _mean(total: int, count: int, decimals: int) -> Decimal:
     """Exact mean of ``count`` amounts summing to ``total`` minor units, in currency units, half-even."""
     if count == 0:
@@ -74,7 +81,7 @@ def economics(result: CloseResult) -> dict[str, Any]:
             {
                 "rank": name,
                 "members": count,
-                "share_of_members": float(Decimal(count) / n) if n else 0.0,
+                "share_of_members": _share(count, n) or 0.0,
                 "median": format_units(_nearest_rank(mine, 50), mdec),
                 "mean": f"{mean:.{mdec}f}",
                 "top": format_units(int(mine[-1]) if count else 0, mdec),
@@ -100,8 +107,8 @@ def economics(result: CloseResult) -> dict[str, Any]:
         "earnings_percentiles": {
             f"p{p}": format_units(_nearest_rank(earnings, p), mdec) for p in (10, 25, 50, 75, 90, 99)
         },
-        "share_of_payout_top_1pct": float(Decimal(top1) / payout) if payout > 0 else None,
-        "share_of_payout_top_10pct": float(Decimal(top10) / payout) if payout > 0 else None,
+        "share_of_payout_top_1pct": _share(top1, payout),
+        "share_of_payout_top_10pct": _share(top10, payout),
         "income_disclosure": disclosure,
         "segments": segments(result),
     }
@@ -214,9 +221,9 @@ def segments(result: CloseResult) -> list[dict[str, Any]]:
             {
                 "segment": name,
                 "members": int(mask.sum()),
-                "share_of_members": float(Decimal(int(mask.sum())) / len(total)) if len(total) else 0.0,
+                "share_of_members": _share(int(mask.sum()), len(total)) or 0.0,
                 "earnings": format_units(s, mdec),
-                "share_of_payout": float(Decimal(s) / payout) if payout > 0 else None,
+                "share_of_payout": _share(s, payout),
                 "mean": f"{_mean(s, len(mine), mdec):.{mdec}f}",
                 "median": format_units(_nearest_rank(mine, 50), mdec),
             }
