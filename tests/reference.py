@@ -1,14 +1,16 @@
 """Independent reference implementation of a compplan period close.
 
 Written from docs/semantics.md alone: plain Python, exact ``decimal.Decimal`` arithmetic, dicts and simple loops.
-It shares no code with the engine (only the pydantic plan models of ``compplan.spec`` are used, as input).
-Readable rather than fast; no input validation (inputs are assumed valid).
+It shares no code with the engine (only the pydantic plan models of ``compplan.spec`` are used, as input, and
+``run_order`` from the same module for the documented matching order). Readable rather than fast; no input
+validation (inputs are assumed valid).
 
 Units used here (not the engine's scaled integers):
 
-* volumes (pv, cv, gv, qv, basis): ``Decimal`` points;
+* volumes (pv, cv, gv, qv, volume basis): ``Decimal`` points;
 * rates: ``Decimal`` fractions (``5%`` is ``Decimal("0.05")``);
-* money (ledger amounts, bonus columns, totals): ``Decimal`` currency units, exact to the plan's minor units.
+* money (ledger amounts, money basis, bonus columns, totals, balances): ``Decimal`` currency units, exact to the
+  plan's minor units.
 """
 
 from __future__ import annotations
@@ -19,34 +21,62 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
-from compplan.spec.models import FastStart, PersonalTier, Plan, RankAdvancement, Unilevel
+from compplan.spec.models import (
+    Action,
+    Differential,
+    FastStart,
+    Generation,
+    Loyalty,
+    Matching,
+    PersonalTier,
+    Plan,
+    Pool,
+    RankAdvancement,
+    TeamGoal,
+    Unilevel,
+    run_order,
+)
 
 MemberId = Any  # an int or a str
 MemberRow = tuple[MemberId, MemberId | None, datetime.date]
 OrderRow = tuple[MemberId, datetime.date, Decimal, Decimal]
+EventRow = tuple[MemberId, str, datetime.date]
+#: A member's state between periods: (highest rank name, streak, balance in currency units).
+StateRow = tuple[str, int, Decimal]
 
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN}
 ZERO = Decimal(0)
+#: Ledger line kinds (docs/semantics.md 3.7).
+KINDS = ("line", "member_cap", "company_cap")
+#: The built-in event kind of ``action`` bonuses.
+ENROLMENT = "enrolment"
 
 
 @dataclass(frozen=True)
 class LedgerLine:
-    """One ledger line: ``amount`` is ``basis * rate`` rounded once (or a fixed cash award)."""
+    """One ledger line: ``amount`` is ``basis * rate`` rounded once (or a fixed cash award, a pool share, an
+    adjustment).
+
+    ``basis`` is in points for volume bonuses (and the pool, whose basis is the company CV), in currency units
+    for ``matching`` lines and for adjustment lines (kind ``member_cap`` / ``company_cap``).
+    """
 
     payee: MemberId
     source: MemberId
     bonus_id: str
     level: int
-    basis: Decimal  # points
+    basis: Decimal
     rate: Decimal  # fraction
     amount: Decimal  # currency units
+    kind: str = "line"
 
 
 @dataclass(frozen=True)
 class Award:
-    """A non-cash rank-advancement award."""
+    """A non-cash award; ``rank_name`` is empty except for rank advancement."""
 
     member: MemberId
     bonus_id: str
@@ -67,14 +97,45 @@ class MemberResult:
     highest_rank: str
     bonuses: dict[str, Decimal] = field(default_factory=dict)
     total: Decimal = ZERO
+    streak: int = 0
+    balance_in: Decimal = ZERO
+    paid: Decimal = ZERO
+    balance_out: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class CapReport:
+    """The company payout cap of one close (docs/semantics.md 3.5); money in currency units.
+
+    ``scale`` is the exact ``S' / S`` (None when the cap did not bind or no scalable cell was positive);
+    ``binding_short`` the payout still above the limit after scaling (0 unless ``S' = 0``).
+    """
+
+    limit: Decimal
+    before: Decimal
+    after: Decimal
+    binding: bool
+    scalable_before: Decimal  # S
+    scalable_after: Decimal  # S' when binding, else S
+    scale: Fraction | None
+
+    @property
+    def cut(self) -> Decimal:
+        return self.before - self.after
+
+    @property
+    def binding_short(self) -> Decimal:
+        return max(ZERO, self.after - self.limit)
 
 
 @dataclass
 class RefResult:
     """The result of :func:`reference_close`.
 
-    ``members`` maps each member id to its :class:`MemberResult`; ``ledger`` is in the documented ledger order
-    (bonus in plan order, then source in tree order, then level); ``awards`` in the documented award order.
+    ``members`` maps each member id to its :class:`MemberResult` (canonical order); ``ledger`` is in the
+    documented ledger order (bonuses in run order, inside a bonus its lines by source in tree order then level,
+    then its ``member_cap`` lines by payee in canonical order; ``company_cap`` lines last, by member then bonus
+    in plan order); ``awards`` in the documented award order.
     """
 
     members: dict[MemberId, MemberResult]
@@ -85,6 +146,9 @@ class RefResult:
     total_cv: Decimal
     canonical_ids: list[MemberId]
     tree_order: list[MemberId]
+    run_order: list[str] = field(default_factory=list)
+    payout_cap: CapReport | None = None
+    period_end: datetime.date | None = None
 
     def __getitem__(self, member_id: MemberId) -> MemberResult:
         return self.members[member_id]
@@ -95,6 +159,19 @@ class RefResult:
         if self.total_cv <= 0:
             return None
         return self.total_payout / self.total_cv
+
+    @property
+    def total_paid(self) -> Decimal:
+        return sum((r.paid for r in self.members.values()), ZERO)
+
+    @property
+    def balance_carried(self) -> Decimal:
+        """Sum of ``balance_out`` (not in docs/semantics.md; the engine's summary reports it)."""
+        return sum((r.balance_out for r in self.members.values()), ZERO)
+
+    def state(self) -> dict[MemberId, StateRow]:
+        """The state for the next close (docs/semantics.md 3.7, 3.8): every member, canonical order."""
+        return {i: (r.highest_rank, r.streak, r.balance_out) for i, r in self.members.items()}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -119,6 +196,24 @@ def canonical_order(ids: list[MemberId]) -> list[MemberId]:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Dates
+
+
+def whole_months(start: datetime.date, end: datetime.date) -> int:
+    """Whole months from ``start`` to ``end`` (docs/semantics.md 3.4, loyalty ``tenure_months``).
+
+    ``2026-01-15 -> 2026-04-14`` is 2, ``-> 2026-04-15`` is 3: a month is complete when the day of the month of
+    ``start`` is reached. The text does not say what happens when that day does not exist in the end month
+    (enrolled on the 31st, period ending on the 30th); this reads it literally: the day is not reached, so
+    ``2026-01-31 -> 2026-04-30`` is 2 (not 3 as with month-end clamping).
+    """
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if end.day < start.day:
+        months -= 1
+    return max(months, 0)
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The close
 
 
@@ -129,12 +224,24 @@ def reference_close(
     period_start: datetime.date,
     period_end: datetime.date,
     prior_highest: dict[MemberId, str] | None = None,
+    *,
+    prior_state: dict[MemberId, StateRow] | None = None,
+    events: list[EventRow] | None = None,
 ) -> RefResult:
-    """Close one period by docs/semantics.md, section 3, step by step."""
+    """Close one period by docs/semantics.md, section 3, step by step.
+
+    ``prior_state`` maps member id -> (highest rank name, streak, balance in currency units); ``prior_highest``
+    (highest rank names only: streak 0, balance 0) is the older form, and cannot be combined with it.
+    ``events`` are ``(member id, kind, date)`` rows in events-file order.
+    """
+    if prior_highest is not None:
+        if prior_state is not None:
+            raise ValueError("give prior_highest or prior_state, not both")
+        prior_state = {i: (name, 0, ZERO) for i, name in prior_highest.items()}
     with decimal.localcontext() as ctx:
         ctx.prec = 120  # far more than any product of a 10^15-unit basis and a 6-decimal rate needs
         ctx.traps[decimal.Inexact] = False
-        return _close(plan, members, orders, period_start, period_end, prior_highest or {})
+        return _close(plan, members, orders, period_start, period_end, prior_state or {}, list(events or []))
 
 
 def _close(
@@ -143,7 +250,8 @@ def _close(
     orders: list[OrderRow],
     period_start: datetime.date,
     period_end: datetime.date,
-    prior_highest: dict[MemberId, str],
+    prior: dict[MemberId, StateRow],
+    events: list[EventRow],
 ) -> RefResult:
     rank_names = [r.name for r in plan.ranks]
     index_of = {name: i for i, name in enumerate(rank_names)}
@@ -156,6 +264,7 @@ def _close(
     sponsor = {m[0]: m[1] for m in members}
     enrolled = {m[0]: m[2] for m in members}
     canon = canonical_order(ids)
+    position = {i: n for n, i in enumerate(canon)}
     children: dict[MemberId, list[MemberId]] = {i: [] for i in canon}
     for i in canon:  # canonical order, so every child list is in canonical order
         if sponsor[i] is not None:
@@ -179,6 +288,9 @@ def _close(
             yield a
             a = sponsor[a]
 
+    def in_period(date: datetime.date) -> bool:
+        return period_start <= date <= period_end
+
     # --- 3.1 volumes ---
     pv = {i: ZERO for i in ids}
     cv = {i: ZERO for i in ids}
@@ -190,6 +302,7 @@ def _close(
     gv: dict[MemberId, Decimal] = {}
     for m in bottom_up:
         gv[m] = pv[m] + sum((gv[c] for c in children[m]), ZERO)
+    total_cv = sum((Decimal(o[3]) for o in orders), ZERO)
 
     # --- 3.2 activity ---
     active = {i: pv[i] >= plan.activity.min_pv and cv[i] >= plan.activity.min_cv for i in ids}
@@ -238,11 +351,16 @@ def _close(
         rank[m] = paid_as
         best_in_subtree[m] = max([paid_as] + [best_in_subtree[c] for c in children[m]])
 
-    highest_before = {i: index_of[prior_highest[i]] if i in prior_highest else 0 for i in ids}
+    # --- state in (3.8): members absent from the state start fresh ---
+    highest_before = {i: index_of[prior[i][0]] if i in prior else 0 for i in ids}
+    streak_before = {i: prior[i][1] if i in prior else 0 for i in ids}
+    balance_in = {i: Decimal(prior[i][2]) if i in prior else ZERO for i in ids}
     highest = {i: max(highest_before[i], rank[i]) for i in ids}
     qv = {}
     for i in ids:
         qv[i] = qv_for(i, rank[i]) if plan.ranks[rank[i]].min_qv is not None else gv[i]
+    # loyalty 3.4: the streak is a fact about activity, carried whatever the bonuses
+    streak = {i: streak_before[i] + 1 if active[i] else 0 for i in ids}
 
     # --- 3.4 bonuses ---
     def basis_of(kind: str, m: MemberId) -> Decimal:
@@ -255,6 +373,14 @@ def _close(
     def round_money(value: Decimal) -> Decimal:
         return value.quantize(money_quantum, rounding=rounding)
 
+    def to_minor(value: Decimal) -> int:
+        scaled = value.scaleb(plan.minor_units)
+        assert scaled == scaled.to_integral_value(), value
+        return int(scaled)
+
+    def from_minor(units: int) -> Decimal:
+        return Decimal(units).scaleb(-plan.minor_units)
+
     def rank_table(table: dict[str, Any], rank_index: int) -> Any:
         """Value for a rank: its own entry, else the nearest listed rank below it, else None."""
         for k in range(rank_index, -1, -1):
@@ -262,61 +388,88 @@ def _close(
                 return table[rank_names[k]]
         return None
 
+    def paid_depth(bonus: Any) -> dict[str, int] | None:
+        """``paid_levels`` (unilevel) or ``paid_generations`` (generation, matching)."""
+        for name in ("paid_levels", "paid_generations"):
+            if name in type(bonus).model_fields:
+                return getattr(bonus, name)
+        return None
+
+    def level_count(bonus: Any) -> int:
+        if bonus.rates is not None:
+            return len(bonus.rates)
+        return max((len(t) for t in (bonus.rates_by_rank or {}).values()), default=0)
+
+    def level_rate(bonus: Any, u: MemberId, k: int) -> Decimal:
+        """``rate(u, k)`` of the unilevel-style tables (docs 3.4, unilevel; the same for generation, matching)."""
+        if bonus.rates is not None:
+            depth = paid_depth(bonus)
+            paid = len(bonus.rates) if depth is None else rank_table(depth, rank[u]) or 0
+            return bonus.rates[k - 1] if k <= paid else ZERO
+        table = rank_table(bonus.rates_by_rank or {}, rank[u]) or []
+        return table[k - 1] if k <= len(table) else ZERO
+
     ledger: list[LedgerLine] = []
     awards: list[Award] = []
+    # bonus id -> member -> column after the per-member cap (before the company cap)
+    columns: dict[str, dict[MemberId, Decimal]] = {}
 
-    def pay(payee: MemberId, source: MemberId, bonus_id: str, level: int, basis: Decimal, rate: Decimal) -> None:
-        amount = round_money(basis * rate)
+    def sponsor_walk(
+        bonus: Any, out: list[LedgerLine], s: MemberId, b: Decimal, compression: str, n_levels: int
+    ) -> None:
+        """Walk up from ``s`` paying ``b * rate(a_k, k)`` per level: unilevel and matching."""
+        level = 0
+        for a in ancestors(s):
+            if compression == "none":
+                level += 1
+                if qualified(bonus, a):
+                    pay(out, a, s, bonus.id, level, b, level_rate(bonus, a, level))
+            else:  # dynamic: unqualified ancestors are skipped and use up no level
+                if not qualified(bonus, a):
+                    continue
+                level += 1
+                pay(out, a, s, bonus.id, level, b, level_rate(bonus, a, level))
+            if level >= n_levels:
+                break
+
+    def pay(
+        out: list[LedgerLine], payee: MemberId, source: MemberId, bonus_id: str, level: int, b: Decimal, r: Decimal
+    ) -> None:
+        amount = round_money(b * r)
         if amount != 0:
-            ledger.append(LedgerLine(payee, source, bonus_id, level, basis, rate, amount))
+            out.append(LedgerLine(payee, source, bonus_id, level, b, r, amount))
 
-    for bonus in plan.bonuses:
+    def cash(out: list[LedgerLine], payee: MemberId, source: MemberId, bonus_id: str, level: int, c: Any) -> None:
+        if c is not None and c != 0:
+            out.append(LedgerLine(payee, source, bonus_id, level, ZERO, ZERO, Decimal(c)))
+
+    # enrolment events (built in): one per member enrolled inside the period, dated enrolled_on
+    enrolment_events = [(i, ENROLMENT, enrolled[i]) for i in canon if in_period(enrolled[i])]
+
+    order_of_run = run_order(plan)
+    for bonus_index in order_of_run:
+        bonus = plan.bonuses[bonus_index]
+        out: list[LedgerLine] = []
+
         if isinstance(bonus, Unilevel):
-            if bonus.rates is not None:
-                n_levels = len(bonus.rates)
-            else:
-                n_levels = max((len(t) for t in (bonus.rates_by_rank or {}).values()), default=0)
-
-            def rate(u: MemberId, k: int, bonus: Unilevel = bonus) -> Decimal:
-                if bonus.rates is not None:
-                    if bonus.paid_levels is None:
-                        paid = len(bonus.rates)
-                    else:
-                        paid = rank_table(bonus.paid_levels, rank[u]) or 0
-                    return bonus.rates[k - 1] if k <= paid else ZERO
-                table = rank_table(bonus.rates_by_rank or {}, rank[u]) or []
-                return table[k - 1] if k <= len(table) else ZERO
-
+            n_levels = level_count(bonus)
             for s in tree_order:
                 b = basis_of(bonus.basis, s)
-                if b == 0:
-                    continue
-                level = 0
-                for a in ancestors(s):
-                    if bonus.compression == "none":
-                        level += 1
-                        if qualified(bonus, a):
-                            pay(a, s, bonus.id, level, b, rate(a, level))
-                    else:  # dynamic: unqualified ancestors are skipped and use up no level
-                        if not qualified(bonus, a):
-                            continue
-                        level += 1
-                        pay(a, s, bonus.id, level, b, rate(a, level))
-                    if level >= n_levels:
-                        break
+                if b != 0:
+                    sponsor_walk(bonus, out, s, b, bonus.compression, n_levels)
 
         elif isinstance(bonus, FastStart):
             for s in tree_order:
                 window_end = enrolled[s] + datetime.timedelta(days=bonus.days)
                 b = ZERO
                 for date, o_pv, o_cv in lines_of[s]:
-                    if enrolled[s] <= date < window_end and period_start <= date <= period_end:
+                    if enrolled[s] <= date < window_end and in_period(date):
                         b += Decimal(o_cv) if bonus.basis == "cv" else Decimal(o_pv)
                 if b == 0:
                     continue
                 for g, a in enumerate(itertools.islice(ancestors(s), len(bonus.rates)), start=1):
                     if qualified(bonus, a):
-                        pay(a, s, bonus.id, g, b, bonus.rates[g - 1])
+                        pay(out, a, s, bonus.id, g, b, bonus.rates[g - 1])
 
         elif isinstance(bonus, PersonalTier):
             for m in tree_order:
@@ -325,7 +478,7 @@ def _close(
                 volume = pv[m] if bonus.tier_volume == "pv" else gv[m]
                 applicable = [t for t in bonus.tiers if t.min_volume <= volume]
                 if applicable:
-                    pay(m, m, bonus.id, 0, basis_of(bonus.basis, m), applicable[-1].rate)
+                    pay(out, m, m, bonus.id, 0, basis_of(bonus.basis, m), applicable[-1].rate)
 
         elif isinstance(bonus, RankAdvancement):
             for m in tree_order:
@@ -337,17 +490,211 @@ def _close(
                     award = bonus.awards.get(rank_names[k])
                     if award is None:
                         continue
-                    if award.cash > 0:
-                        ledger.append(LedgerLine(m, m, bonus.id, k, ZERO, ZERO, award.cash))
+                    cash(out, m, m, bonus.id, k, award.cash)
                     if award.award is not None:
                         awards.append(Award(m, bonus.id, rank_names[k], award.award))
+
+        elif isinstance(bonus, Generation):
+            # leaders: rank >= generation_rank, and qualified too with dynamic compression
+            leader_rank = index_of[bonus.generation_rank]
+            n_levels = level_count(bonus)
+
+            def is_leader(x: MemberId, bonus: Generation = bonus, leader_rank: int = leader_rank) -> bool:
+                if rank[x] < leader_rank:
+                    return False
+                return bonus.compression == "none" or qualified(bonus, x)
+
+            for s in tree_order:
+                b = basis_of(bonus.basis, s)
+                if b == 0:
+                    continue
+                g = 1 if is_leader(s) else 0  # leaders among a_1 .. a_k = s, for u = sponsor(s)
+                for u in ancestors(s):
+                    if g > n_levels:
+                        break
+                    if g >= 1 and qualified(bonus, u):
+                        r = level_rate(bonus, u, g)
+                        if r > 0:
+                            pay(out, u, s, bonus.id, g, b, r)
+                    if is_leader(u):
+                        g += 1  # u is on the path for every ancestor above it
+
+        elif isinstance(bonus, Differential):
+
+            def diff_rate(x: MemberId, bonus: Differential = bonus) -> Decimal:
+                if not qualified(bonus, x):
+                    return ZERO
+                r = rank_table(bonus.rates, rank[x])
+                return ZERO if r is None else r
+
+            for s in tree_order:
+                b = basis_of(bonus.basis, s)
+                if b == 0:
+                    continue
+                taken = ZERO
+                visit = itertools.chain([s] if bonus.include_self else [], ancestors(s))
+                distance = 0 if bonus.include_self else 1
+                for x in visit:
+                    r = diff_rate(x)
+                    if r > taken:
+                        pay(out, x, s, bonus.id, distance, b, r - taken)
+                        taken = r
+                    distance += 1
+
+        elif isinstance(bonus, Matching):
+            n_levels = level_count(bonus)
+            for s in tree_order:
+                b = sum((columns[t][s] for t in bonus.matches), ZERO)  # after per-member caps
+                if b != 0:
+                    sponsor_walk(bonus, out, s, b, bonus.compression, n_levels)
+
+        elif isinstance(bonus, Loyalty):
+            for m in tree_order:
+                if not qualified(bonus, m):
+                    continue
+                if bonus.measure == "active_streak":
+                    measure = streak[m]
+                else:
+                    measure = whole_months(enrolled[m], period_end)
+                applicable = [t for t in bonus.tiers if t.min_periods <= measure]
+                if not applicable:
+                    continue
+                tier = applicable[-1]
+                if tier.rate is not None:
+                    pay(out, m, m, bonus.id, 0, basis_of(bonus.basis, m), tier.rate)
+                cash(out, m, m, bonus.id, 0, tier.cash)
+
+        elif isinstance(bonus, Pool):
+            pool = round_money(total_cv * bonus.share) if total_cv > 0 else ZERO
+            p_units = to_minor(pool)
+            shares = {}
+            for m in canon:
+                n = rank_table(bonus.shares_by_rank, rank[m]) or 0
+                if qualified(bonus, m) and n > 0:
+                    shares[m] = n
+            t_shares = sum(shares.values())
+            if t_shares > 0:
+                base = {m: p_units * n // t_shares for m, n in shares.items()}
+                leftover = p_units - sum(base.values())
+                # largest remainder first; ties to the earlier member in canonical order
+                by_remainder = sorted(shares, key=lambda m: (-((p_units * shares[m]) % t_shares), position[m]))
+                for m in by_remainder[:leftover]:
+                    base[m] += 1
+                for m in tree_order:
+                    if m in base and base[m] != 0:
+                        out.append(LedgerLine(m, m, bonus.id, 0, total_cv, bonus.share, from_minor(base[m])))
+
+        elif isinstance(bonus, TeamGoal):
+            new_active_below: dict[MemberId, int] = {}
+            new_active_front: dict[MemberId, int] = {}
+
+            def is_new_active(x: MemberId) -> bool:
+                return in_period(enrolled[x]) and active[x]
+
+            for m in bottom_up:
+                new_active_front[m] = sum(1 for c in children[m] if is_new_active(c))
+                new_active_below[m] = new_active_front[m] + sum(new_active_below[c] for c in children[m])
+            for m in tree_order:
+                if not qualified(bonus, m):
+                    continue
+                for g, goal in enumerate(bonus.goals, start=1):
+                    if goal.measure == "gv":
+                        reached = gv[m] >= goal.target
+                    elif goal.measure == "new_actives":
+                        reached = new_active_below[m] >= goal.target
+                    else:  # personal_new_actives
+                        reached = new_active_front[m] >= goal.target
+                    if reached:
+                        cash(out, m, m, bonus.id, g, goal.cash)
+                        if goal.award is not None:
+                            awards.append(Award(m, bonus.id, "", goal.award))
+
+        elif isinstance(bonus, Action):
+            paid_events: list[tuple[MemberId, MemberId, Any]] = []  # (payee, event member, EventAward)
+            for ev in bonus.events:
+                if ev.event == ENROLMENT:
+                    rows = enrolment_events  # already by canonical id
+                else:
+                    rows = [e for e in events if e[1] == ev.event and in_period(e[2])]  # events-file order
+                per_payee: dict[MemberId, list[tuple[datetime.date, int, MemberId]]] = {}
+                for n, (member_id, _kind, date) in enumerate(rows):
+                    payee = member_id if ev.payee == "member" else sponsor[member_id]
+                    if payee is None or not qualified(bonus, payee):
+                        continue
+                    per_payee.setdefault(payee, []).append((date, n, member_id))
+                for payee, evs in per_payee.items():
+                    evs.sort(key=lambda e: (e[0], e[1]))  # earliest by date, then file (or canonical) order
+                    if ev.max_per_period is not None:
+                        evs = evs[: ev.max_per_period]
+                    paid_events.extend((payee, member_id, ev) for _d, _n, member_id in evs)
+            tree_position = {m: n for n, m in enumerate(tree_order)}
+            # ledger: by source (the event member) in tree order, then level (always 0); stable otherwise
+            paid_events.sort(key=lambda p: tree_position[p[1]])
+            for payee, member_id, ev in paid_events:
+                cash(out, payee, member_id, bonus.id, 0, ev.cash)
+                if ev.award is not None:
+                    awards.append(Award(payee, bonus.id, "", ev.award))
+
         else:  # pragma: no cover
             raise TypeError(f"unknown bonus type {type(bonus).__name__}")
 
-    # --- 3.5 totals ---
+        ledger.extend(out)
+        column = {m: ZERO for m in canon}
+        for ln in out:
+            column[ln.payee] += ln.amount
+        # 3.5 per-member cap, right after the bonus (payee canonical order)
+        cap = bonus.cap_per_member
+        if cap is not None:
+            for m in canon:
+                if column[m] > cap:
+                    ledger.append(LedgerLine(m, m, bonus.id, 0, column[m], ZERO, cap - column[m], "member_cap"))
+                    column[m] = Decimal(cap)
+        columns[bonus.id] = column
+
+    # --- 3.5 company payout cap ---
     bonus_ids = [b.id for b in plan.bonuses]
+    cap_report: CapReport | None = None
+    if plan.payout_cap is not None:
+        limit = (total_cv * plan.payout_cap.max_share).quantize(money_quantum, ROUND_FLOOR) if total_cv > 0 else ZERO
+        before = sum((sum(col.values(), ZERO) for col in columns.values()), ZERO)
+        scalable = [b for b in bonus_ids if b in set(plan.payout_cap.scalable)]  # plan order
+        cells = [(m, b) for m in canon for b in scalable if columns[b][m] > 0]  # member, then bonus in plan order
+        s_units = sum(to_minor(columns[b][m]) for m, b in cells)
+        if before > limit:
+            excess = to_minor(before) - to_minor(limit)
+            s_new = max(0, s_units - excess)
+            if s_units > 0:
+                new = {c: to_minor(columns[c[1]][c[0]]) * s_new // s_units for c in cells}
+                leftover = s_new - sum(new.values())
+                # largest remainder; ties: earlier member (canonical), then earlier bonus (plan order): `cells` order
+                ranked = sorted(
+                    range(len(cells)), key=lambda k: -((to_minor(columns[cells[k][1]][cells[k][0]]) * s_new) % s_units)
+                )
+                for k in ranked[:leftover]:
+                    new[cells[k]] += 1
+                for m, b in cells:
+                    a = columns[b][m]
+                    after_cell = from_minor(new[(m, b)])
+                    if after_cell != a:
+                        ledger.append(LedgerLine(m, m, b, 0, a, ZERO, after_cell - a, "company_cap"))
+                        columns[b][m] = after_cell
+            after = sum((sum(col.values(), ZERO) for col in columns.values()), ZERO)
+            scale = Fraction(s_new, s_units) if s_units > 0 else None
+            cap_report = CapReport(limit, before, after, True, from_minor(s_units), from_minor(s_new), scale)
+        else:
+            cap_report = CapReport(limit, before, before, False, from_minor(s_units), from_minor(s_units), None)
+
+    # --- 3.6 totals, balances and payouts ---
+    minimum = plan.payout.minimum
     results: dict[MemberId, MemberResult] = {}
     for i in canon:
+        bonuses = {b: columns[b][i] for b in bonus_ids}
+        total = sum(bonuses.values(), ZERO)
+        payable = balance_in[i] + total
+        if payable < 0 or payable < minimum:
+            paid, balance_out = ZERO, payable
+        else:
+            paid, balance_out = payable, ZERO
         results[i] = MemberResult(
             pv=pv[i],
             cv=cv[i],
@@ -356,18 +703,18 @@ def _close(
             active=active[i],
             rank=rank_names[rank[i]],
             highest_rank=rank_names[highest[i]],
-            bonuses={b: ZERO for b in bonus_ids},
+            bonuses=bonuses,
+            total=total,
+            streak=streak[i],
+            balance_in=balance_in[i],
+            paid=paid,
+            balance_out=balance_out,
         )
-    for line in ledger:
-        results[line.payee].bonuses[line.bonus_id] += line.amount
-    for r in results.values():
-        r.total = sum(r.bonuses.values(), ZERO)
     bonus_totals = {b: sum((r.bonuses[b] for r in results.values()), ZERO) for b in bonus_ids}
     total_payout = sum((r.total for r in results.values()), ZERO)
-    total_cv = sum((Decimal(o[3]) for o in orders), ZERO)
 
-    # Awards: by member (canonical), then bonus (plan order), then rank (ladder order, as produced).
-    position = {i: n for n, i in enumerate(canon)}
+    # Awards: by member (canonical), then bonus (plan order), then rank (ladder order, as produced; events and
+    # goals in the order they were paid).
     bonus_position = {b: n for n, b in enumerate(bonus_ids)}
     awards.sort(key=lambda a: (position[a.member], bonus_position[a.bonus_id]))  # stable: rank order kept
 
@@ -380,4 +727,7 @@ def _close(
         total_cv=total_cv,
         canonical_ids=canon,
         tree_order=tree_order,
+        run_order=[plan.bonuses[k].id for k in order_of_run],
+        payout_cap=cap_report,
+        period_end=period_end,
     )

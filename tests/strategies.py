@@ -1,4 +1,4 @@
-"""Hypothesis strategies: random sponsor forests, orders, periods, prior states and valid plans.
+"""Hypothesis strategies: random sponsor forests, orders, events, periods, prior states and valid plans.
 
 Everything is generated as plain Python values (ids, dates, ``Decimal`` volumes) and plans as dicts validated by
 ``compplan.spec.models.Plan.model_validate``, so the same scenario can be fed to the reference and to the engine.
@@ -14,10 +14,12 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from compplan.spec.models import Plan
+from compplan.spec.models import Action, Generation, Plan
 
 MemberRow = tuple[Any, Any, datetime.date]
 OrderRow = tuple[Any, datetime.date, Decimal, Decimal]
+EventRow = tuple[Any, str, datetime.date]
+StateRow = tuple[str, int, Decimal]  # highest rank name, streak, balance (currency units)
 
 RANK_NAMES = [
     "Member",
@@ -74,7 +76,11 @@ LEG_SHARES = ["50%", "60%", "0.333333", "33.3333%", "40%", "100%", "0.5", "75%",
 
 @dataclass
 class Scenario:
-    """One random close: a plan, its inputs and the period."""
+    """One random close: a plan, its inputs, the period and the state before it.
+
+    ``prior_state`` maps member id -> (highest rank name, streak, balance in currency units); ``events`` are
+    ``(member id, kind, date)`` rows in events-file order (None: no events input).
+    """
 
     plan: Plan
     plan_dict: dict[str, Any]
@@ -83,7 +89,15 @@ class Scenario:
     period_text: str
     period_start: datetime.date
     period_end: datetime.date
-    prior: dict[Any, str] | None
+    prior_state: dict[Any, StateRow] | None
+    events: list[EventRow] | None = None
+
+    @property
+    def prior(self) -> dict[Any, str] | None:
+        """The prior highest ranks alone."""
+        if self.prior_state is None:
+            return None
+        return {i: row[0] for i, row in self.prior_state.items()}
 
     def __repr__(self) -> str:  # readable falsifying examples
         lines = [
@@ -92,9 +106,44 @@ class Scenario:
             f"  period={self.period_text!r},",
             f"  members={self.members!r},",
             f"  orders={self.orders!r},",
-            f"  prior={self.prior!r},",
+            f"  prior_state={self.prior_state!r},",
+            f"  events={self.events!r},",
             ")",
         ]
+        return "\n".join(lines)
+
+
+@dataclass
+class PeriodInput:
+    """The inputs of one period of a multi-period run."""
+
+    period_text: str
+    period_start: datetime.date
+    period_end: datetime.date
+    members: list[MemberRow]
+    orders: list[OrderRow]
+    events: list[EventRow] | None
+
+
+@dataclass
+class MultiScenario:
+    """Consecutive closes of one plan: each period starts the day after the previous one ends."""
+
+    plan: Plan
+    plan_dict: dict[str, Any]
+    prior_state: dict[Any, StateRow] | None
+    periods: list[PeriodInput]
+
+    def __repr__(self) -> str:
+        lines = ["MultiScenario(", f"  plan_dict={self.plan_dict!r},", f"  prior_state={self.prior_state!r},"]
+        for p in self.periods:
+            lines += [
+                f"  period={p.period_text!r},",
+                f"    members={p.members!r},",
+                f"    orders={p.orders!r},",
+                f"    events={p.events!r},",
+            ]
+        lines.append(")")
         return "\n".join(lines)
 
 
@@ -112,6 +161,20 @@ def periods(draw: st.DrawFn) -> tuple[str, datetime.date, datetime.date]:
         return f"{year:04d}-{month:02d}", datetime.date(year, month, 1), datetime.date(year, month, last)
     start = datetime.date(year, month, draw(st.integers(1, 28)))
     end = start + datetime.timedelta(days=draw(st.integers(0, 45)))
+    return f"{start.isoformat()}..{end.isoformat()}", start, end
+
+
+@st.composite
+def next_periods(
+    draw: st.DrawFn, previous: tuple[str, datetime.date, datetime.date]
+) -> tuple[str, datetime.date, datetime.date]:
+    """The period that starts the day after ``previous`` ends (the next month after a month)."""
+    text, _start, end = previous
+    start = end + datetime.timedelta(days=1)
+    if ".." not in text and draw(st.integers(0, 3)):
+        last = calendar.monthrange(start.year, start.month)[1]
+        return f"{start.year:04d}-{start.month:02d}", start, datetime.date(start.year, start.month, last)
+    end = start + datetime.timedelta(days=draw(st.integers(0, 40)))
     return f"{start.isoformat()}..{end.isoformat()}", start, end
 
 
@@ -184,7 +247,37 @@ def forests(
             )
         )
         enrolled = min(period_start + datetime.timedelta(days=offset), period_end)
+        if draw(st.integers(0, 7)) == 0:  # the last days of an earlier month (tenure_months: 29th..31st)
+            month_start = datetime.date(enrolled.year, enrolled.month, 1)
+            last = month_start - datetime.timedelta(days=draw(st.integers(1, 3)))
+            enrolled = min(last, enrolled)
         rows.append((ids[i], None if parents[i] is None else ids[parents[i]], enrolled))
+    return draw(st.permutations(rows))
+
+
+@st.composite
+def grown_forests(
+    draw: st.DrawFn, members: list[MemberRow], period_start: datetime.date, period_end: datetime.date, max_new: int = 4
+) -> list[MemberRow]:
+    """``members`` plus a few members enrolled inside the new period, under existing or new sponsors (or roots).
+
+    New ids have the type of the existing ones (all ints or all text); text ids may change the id order from
+    numeric to text (a new ``n...`` id among digit ids), which the state must survive.
+    """
+    rows = list(members)
+    ids = [m[0] for m in rows]
+    ints = all(isinstance(i, int) for i in ids)
+    for k in range(draw(st.integers(0, max_new))):
+        if ints:
+            new_id: Any = max(ids) + 1 + draw(st.integers(0, 5))
+        else:
+            new_id = draw(st.sampled_from([f"n{len(ids)}", f"{len(ids) + 900}", f"Z{k}x"]))
+            if new_id in ids:
+                continue
+        sponsor = None if draw(st.integers(0, 4)) == 0 else draw(st.sampled_from(ids))
+        enrolled = period_start + datetime.timedelta(days=draw(st.integers(0, (period_end - period_start).days)))
+        rows.append((new_id, sponsor, enrolled))
+        ids.append(new_id)
     return draw(st.permutations(rows))
 
 
@@ -326,16 +419,17 @@ def _ladder_rank(draw: st.DrawFn, index: int, names: list[str]) -> dict[str, Any
     return rank
 
 
-def _qualification(draw: st.DrawFn, bonus: dict[str, Any], names: list[str]) -> None:
+def _qualification(draw: st.DrawFn, bonus: dict[str, Any], names: list[str], basis: bool = True) -> None:
     _maybe(draw, bonus, "min_rank", st.sampled_from(names), p=3)
     _maybe(draw, bonus, "require_active", st.booleans(), p=3)
-    _maybe(draw, bonus, "basis", st.sampled_from(["cv", "pv"]), p=3)
+    if basis:
+        _maybe(draw, bonus, "basis", st.sampled_from(["cv", "pv"]), p=3)
 
 
-def _unilevel(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
-    bonus: dict[str, Any] = {"id": bonus_id, "type": "unilevel"}
-    _qualification(draw, bonus, names)
-    _maybe(draw, bonus, "compression", st.sampled_from(["none", "dynamic"]), p=1)
+def _level_rates(
+    draw: st.DrawFn, bonus: dict[str, Any], names: list[str], rate: st.SearchStrategy[str], depth_key: str
+) -> None:
+    """``rates`` (+ ``depth_key``: paid_levels / paid_generations) or ``rates_by_rank``."""
     if draw(st.booleans()):
         rates = draw(st.lists(rate, min_size=1, max_size=6))
         bonus["rates"] = rates
@@ -345,13 +439,20 @@ def _unilevel(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchS
             if len(names) > 1 and draw(st.booleans()):  # the entry rank paid shallower than the ranks above
                 paid[names[0]] = draw(st.integers(0, 1))
                 paid[names[-1]] = len(rates)
-            bonus["paid_levels"] = paid
+            bonus[depth_key] = paid
     else:
         listed = draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names)))
         bonus["rates_by_rank"] = {n: draw(st.lists(rate, max_size=5)) for n in listed}
         if len(names) > 1 and draw(st.booleans()):  # deeper tables for higher ranks
             bonus["rates_by_rank"][names[0]] = draw(st.lists(rate, max_size=1))
             bonus["rates_by_rank"][names[-1]] = draw(st.lists(rate, min_size=2, max_size=5))
+
+
+def _unilevel(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "unilevel"}
+    _qualification(draw, bonus, names)
+    _maybe(draw, bonus, "compression", st.sampled_from(["none", "dynamic"]), p=1)
+    _level_rates(draw, bonus, names, rate, "paid_levels")
     return bonus
 
 
@@ -389,9 +490,165 @@ def _rank_advancement(draw: st.DrawFn, bonus_id: str, names: list[str], minor_un
     return bonus
 
 
+def _money_text(draw: st.DrawFn, minor_units: int, max_units: int = 5000, zero: bool = False) -> str:
+    """A cash amount with at most ``minor_units`` decimals (``max_units`` minor units at most)."""
+    units = draw(st.one_of(st.integers(0 if zero else 1, max_units), st.sampled_from([1, 5, 100, 250, 1000])))
+    return f"{Decimal(units).scaleb(-minor_units):f}"
+
+
+PAID_GENERATIONS = "paid_generations" if "paid_generations" in Generation.model_fields else "paid_levels"
+AWARD_NAMES = ["Pin", "Trip", "Cruise for two", "Watch", "Certificate"]
+#: Event kinds of action bonuses: ``enrolment`` is built in, the others come from the events input.
+EVENT_KINDS = ["enrolment", "training", "webinar", "referral"]
+
+
+def _generation(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "generation", "generation_rank": draw(st.sampled_from(names))}
+    if len(names) > 1 and draw(st.booleans()):  # leaders above the entry rank: real generations
+        bonus["generation_rank"] = draw(st.sampled_from(names[1:]))
+    _qualification(draw, bonus, names)
+    _maybe(draw, bonus, "compression", st.sampled_from(["none", "dynamic"]), p=1)
+    _level_rates(draw, bonus, names, rate, PAID_GENERATIONS)
+    return bonus
+
+
+def _rate_value(text: str) -> Decimal:
+    return Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
+
+
+def _differential(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "differential"}
+    _qualification(draw, bonus, names)
+    _maybe(draw, bonus, "include_self", st.booleans())
+    listed = draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=len(names)))
+    rates = draw(st.lists(rate, min_size=len(listed), max_size=len(listed)))
+    if draw(st.integers(0, 2)):  # mostly a stairstep: higher ranks get higher rates
+        listed = sorted(listed, key=names.index)
+        rates = sorted(rates, key=_rate_value)
+    bonus["rates"] = dict(zip(listed, rates, strict=True))
+    return bonus
+
+
+def _matching(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "matching", "matches": []}  # matches filled in later
+    _qualification(draw, bonus, names, basis=False)
+    _maybe(draw, bonus, "compression", st.sampled_from(["none", "dynamic"]), p=1)
+    _level_rates(draw, bonus, names, rate, PAID_GENERATIONS)
+    return bonus
+
+
+def _loyalty(
+    draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str], minor_units: int
+) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "loyalty"}
+    _qualification(draw, bonus, names)
+    _maybe(draw, bonus, "measure", st.sampled_from(["active_streak", "tenure_months"]), p=1)
+    periods = sorted(draw(st.sets(st.one_of(st.integers(1, 4), st.integers(1, 30)), min_size=1, max_size=3)))
+    tiers = []
+    for n in periods:
+        tier: dict[str, Any] = {"min_periods": n}
+        what = draw(st.sampled_from(["rate", "cash", "both"]))
+        if what in ("rate", "both"):
+            tier["rate"] = draw(rate)
+        if what in ("cash", "both"):
+            tier["cash"] = _money_text(draw, minor_units, zero=what == "both")
+        tiers.append(tier)
+    bonus["tiers"] = tiers
+    return bonus
+
+
+def _pool(draw: st.DrawFn, bonus_id: str, names: list[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "pool"}
+    _qualification(draw, bonus, names, basis=False)
+    bonus["share"] = draw(
+        st.one_of(
+            st.sampled_from(["1%", "2.5%", "0.5%", "3%", "10%", "0.333333", "0.000001", "0%"]),
+            st.integers(0, 10**5).map(lambda ppm: f"{Decimal(ppm).scaleb(-6):f}"),
+        )
+    )
+    listed = draw(st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=len(names)))
+    bonus["shares_by_rank"] = {n: draw(st.sampled_from([0, 1, 1, 2, 3, 7])) for n in listed}
+    return bonus
+
+
+def _cash_or_award(draw: st.DrawFn, out: dict[str, Any], minor_units: int) -> None:
+    what = draw(st.sampled_from(["cash", "cash", "award", "both"]))
+    if what in ("cash", "both"):
+        out["cash"] = _money_text(draw, minor_units)
+    if what in ("award", "both"):
+        out["award"] = draw(st.sampled_from(AWARD_NAMES))
+
+
+def _team_goal(draw: st.DrawFn, bonus_id: str, names: list[str], minor_units: int) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "team_goal"}
+    _qualification(draw, bonus, names, basis=False)
+    goals = []
+    for _ in range(draw(st.integers(1, 3))):
+        measure = draw(st.sampled_from(["gv", "new_actives", "personal_new_actives"]))
+        target = draw(_reachable(GV_THRESHOLDS)) if measure == "gv" else str(draw(st.integers(0, 3)))
+        goal: dict[str, Any] = {"measure": measure, "target": target}
+        _cash_or_award(draw, goal, minor_units)
+        goals.append(goal)
+    bonus["goals"] = goals
+    return bonus
+
+
+def _action(draw: st.DrawFn, bonus_id: str, names: list[str], minor_units: int) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "action"}
+    _qualification(draw, bonus, names, basis=False)
+    events = []
+    for kind in draw(st.lists(st.sampled_from(EVENT_KINDS), unique=True, min_size=1, max_size=3)):
+        ev: dict[str, Any] = {"event": kind}
+        _maybe(draw, ev, "payee", st.sampled_from(["member", "sponsor"]), p=1)
+        _cash_or_award(draw, ev, minor_units)
+        _maybe(draw, ev, "max_per_period", st.integers(1, 3))
+        events.append(ev)
+    bonus["events"] = events
+    return bonus
+
+
+#: Bonus types the random plans draw from.
+BONUS_KINDS = (
+    "unilevel",
+    "fast_start",
+    "personal_tier",
+    "rank_advancement",
+    "generation",
+    "differential",
+    "matching",
+    "loyalty",
+    "pool",
+    "team_goal",
+    "action",
+)
+
+
+def _link_matches(
+    draw: st.DrawFn, bonuses: list[dict[str, Any]], names: list[str], rate: st.SearchStrategy[str]
+) -> None:
+    """Give every matching bonus targets, earlier or later in the plan, without a cycle.
+
+    A random priority orders the bonuses; a matching bonus matches only bonuses of lower priority (which may be
+    matching bonuses too: chains). A matching bonus with nothing to match becomes a unilevel.
+    """
+    priority = draw(st.permutations(range(len(bonuses))))
+    for i, bonus in enumerate(bonuses):
+        if bonus["type"] != "matching":
+            continue
+        candidates = [b["id"] for j, b in enumerate(bonuses) if priority[j] < priority[i]]
+        if not candidates:
+            bonuses[i] = _unilevel(draw, bonus["id"], names, rate)
+            continue
+        bonus["matches"] = draw(st.lists(st.sampled_from(candidates), unique=True, min_size=1, max_size=3))
+
+
 @st.composite
-def plan_dicts(draw: st.DrawFn) -> dict[str, Any]:
-    """A random valid plan as a dict (validate with ``Plan.model_validate``)."""
+def plan_dicts(draw: st.DrawFn, kinds: tuple[str, ...] | None = None, max_bonuses: int = 5) -> dict[str, Any]:
+    """A random valid plan as a dict (validate with ``Plan.model_validate``).
+
+    ``kinds`` restricts the bonus types (default: all of :data:`BONUS_KINDS`). Bonuses may carry a
+    ``cap_per_member``; the plan may have a company ``payout_cap`` and a ``payout.minimum``.
+    """
     currency = draw(st.sampled_from(sorted(CURRENCIES)))
     meta: dict[str, Any] = {
         "name": "Random plan",
@@ -418,19 +675,51 @@ def plan_dicts(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans())
         else _rate_text()
     )
-    kinds = ["unilevel", "fast_start", "personal_tier"] + (["rank_advancement"] if n_ranks > 1 else [])
-    bonuses = []
-    for i, kind in enumerate(draw(st.lists(st.sampled_from(kinds), max_size=4))):
+    allowed = [k for k in (kinds or BONUS_KINDS) if k != "rank_advancement" or n_ranks > 1]
+    bonuses: list[dict[str, Any]] = []
+    for i, kind in enumerate(draw(st.lists(st.sampled_from(allowed), max_size=max_bonuses))):
         bonus_id = f"b{i}_{kind}"
         if kind == "unilevel":
-            bonuses.append(_unilevel(draw, bonus_id, names, rate))
+            bonus = _unilevel(draw, bonus_id, names, rate)
         elif kind == "fast_start":
-            bonuses.append(_fast_start(draw, bonus_id, names, rate))
+            bonus = _fast_start(draw, bonus_id, names, rate)
         elif kind == "personal_tier":
-            bonuses.append(_personal_tier(draw, bonus_id, names, rate))
+            bonus = _personal_tier(draw, bonus_id, names, rate)
+        elif kind == "rank_advancement":
+            bonus = _rank_advancement(draw, bonus_id, names, minor_units)
+        elif kind == "generation":
+            bonus = _generation(draw, bonus_id, names, rate)
+        elif kind == "differential":
+            bonus = _differential(draw, bonus_id, names, rate)
+        elif kind == "matching":
+            bonus = _matching(draw, bonus_id, names, rate)
+        elif kind == "loyalty":
+            bonus = _loyalty(draw, bonus_id, names, rate, minor_units)
+        elif kind == "pool":
+            bonus = _pool(draw, bonus_id, names)
+        elif kind == "team_goal":
+            bonus = _team_goal(draw, bonus_id, names, minor_units)
         else:
-            bonuses.append(_rank_advancement(draw, bonus_id, names, minor_units))
-    return {"plan": meta, "activity": activity, "ranks": ranks, "bonuses": bonuses}
+            bonus = _action(draw, bonus_id, names, minor_units)
+        bonuses.append(bonus)
+    _link_matches(draw, bonuses, names, rate)
+    for bonus in bonuses:
+        if draw(st.integers(0, 2)) == 0:
+            bonus["cap_per_member"] = _money_text(draw, minor_units, max_units=3000, zero=True)
+    plan: dict[str, Any] = {"plan": meta, "activity": activity, "ranks": ranks, "bonuses": bonuses}
+    if bonuses and draw(st.integers(0, 2)) == 0:
+        plan["payout_cap"] = {
+            "max_share": draw(
+                st.one_of(
+                    st.sampled_from(["0%", "1%", "2.5%", "5%", "10%", "20%", "45%", "100%"]),
+                    st.integers(0, 10**6).map(lambda ppm: f"{Decimal(ppm).scaleb(-6):f}"),
+                )
+            ),
+            "scalable": draw(st.lists(st.sampled_from([b["id"] for b in bonuses]), unique=True, min_size=1)),
+        }
+    if draw(st.integers(0, 2)) == 0:
+        plan["payout"] = {"minimum": _money_text(draw, minor_units, max_units=5000, zero=True)}
+    return plan
 
 
 def plans() -> st.SearchStrategy[Plan]:
@@ -438,26 +727,102 @@ def plans() -> st.SearchStrategy[Plan]:
     return plan_dicts().map(Plan.model_validate)
 
 
+def listed_event_kinds(plan: Plan) -> list[str]:
+    """Event kinds of the plan's action bonuses that come from the events input (not ``enrolment``)."""
+    kinds = {ev.event for b in plan.bonuses if isinstance(b, Action) for ev in b.events}
+    return sorted(kinds - {"enrolment"})
+
+
+# ------------------------------------------------------------------------------------------------------
+# Events and prior states
+
+
+@st.composite
+def event_rows(
+    draw: st.DrawFn, members: list[MemberRow], period_start: datetime.date, period_end: datetime.date, kinds: list[str]
+) -> list[EventRow] | None:
+    """Events input rows of the given kinds, dated inside the period (None when no kind is listed).
+
+    Dates come from a few days so that ties (same payee, same kind, same date) under ``max_per_period`` are
+    common; most are on or after the member's enrolment, a few before it (docs/semantics.md does not forbid it).
+    """
+    if not kinds:
+        return None
+    ids = [m[0] for m in members]
+    enrolled = {m[0]: m[2] for m in members}
+    span = (period_end - period_start).days
+    days = [period_start + datetime.timedelta(days=d) for d in sorted(draw(st.sets(st.integers(0, span), max_size=2)))]
+    rows: list[EventRow] = []
+    for _ in range(draw(st.integers(0, min(16, 3 * len(ids))))):
+        member = draw(st.sampled_from(ids))
+        first = max(enrolled[member], period_start)
+        if draw(st.integers(0, 5)) == 0:
+            first = period_start
+        candidates = [d for d in days if d >= first] or [first]
+        rows.append((member, draw(st.sampled_from(kinds)), draw(st.sampled_from(candidates))))
+    return rows
+
+
+@st.composite
+def prior_states(draw: st.DrawFn, members: list[MemberRow], plan: Plan) -> dict[Any, StateRow]:
+    """A state for a random subset of the members: highest rank, streak and balance (often a debt)."""
+    ids = [m[0] for m in members]
+    chosen = draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
+    minor = plan.minor_units
+    balance = st.one_of(st.just(0), st.just(0), st.integers(-(10**5), 10**5), st.integers(-500, 500)).map(
+        lambda u: Decimal(u).scaleb(-minor)
+    )
+    streak = st.one_of(st.just(0), st.integers(0, 3), st.integers(0, 40))
+    return {i: (draw(st.sampled_from(plan.rank_names)), draw(streak), draw(balance)) for i in chosen}
+
+
 # ------------------------------------------------------------------------------------------------------
 # Whole scenarios
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, max_members: int = 25, with_prior: bool = True, big_volumes: bool = False) -> Scenario:
-    """A random plan, forest, orders and (sometimes) a prior state, for one period.
+def scenarios(
+    draw: st.DrawFn,
+    max_members: int = 25,
+    with_prior: bool = True,
+    big_volumes: bool = False,
+    kinds: tuple[str, ...] | None = None,
+) -> Scenario:
+    """A random plan, forest, orders, events and (sometimes) a prior state, for one period.
 
     With ``big_volumes`` the order lines go up to the documented per-line bound (at most 10^15 volume units in
     all, which 25 members x 3 lines x 10^12 cannot exceed).
     """
     period_text, start, end = draw(periods())
-    plan_dict = draw(plan_dicts())
+    plan_dict = draw(plan_dicts(kinds))
     plan = Plan.model_validate(plan_dict)
     members = draw(forests(start, end, max_size=max_members))
     windows = tuple(b.days for b in plan.bonuses if b.type == "fast_start")
     orders = draw(order_lines(members, start, end, windows, big=big_volumes))
-    prior = None
-    if with_prior and draw(st.booleans()):
-        ids = [m[0] for m in members]
-        chosen = draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids)))
-        prior = {i: draw(st.sampled_from(plan.rank_names)) for i in chosen}
-    return Scenario(plan, plan_dict, members, orders, period_text, start, end, prior)
+    prior = draw(prior_states(members, plan)) if with_prior and draw(st.booleans()) else None
+    events = draw(event_rows(members, start, end, listed_event_kinds(plan)))
+    return Scenario(plan, plan_dict, members, orders, period_text, start, end, prior, events)
+
+
+@st.composite
+def multi_scenarios(
+    draw: st.DrawFn, max_periods: int = 3, max_members: int = 12, kinds: tuple[str, ...] | None = None
+) -> MultiScenario:
+    """2..``max_periods`` consecutive periods of one plan; members only join (enrolled inside their period)."""
+    plan_dict = draw(plan_dicts(kinds))
+    plan = Plan.model_validate(plan_dict)
+    windows = tuple(b.days for b in plan.bonuses if b.type == "fast_start")
+    kinds_listed = listed_event_kinds(plan)
+    period = draw(periods())
+    members = draw(forests(period[1], period[2], max_size=max_members))
+    prior = draw(prior_states(members, plan)) if draw(st.booleans()) else None
+    inputs = []
+    for n in range(draw(st.integers(2, max_periods))):
+        if n:
+            period = draw(next_periods(period))
+            members = draw(grown_forests(members, period[1], period[2]))
+        text, start, end = period
+        orders = draw(order_lines(members, start, end, windows))
+        events = draw(event_rows(members, start, end, kinds_listed))
+        inputs.append(PeriodInput(text, start, end, members, orders, events))
+    return MultiScenario(plan, plan_dict, prior, inputs)
