@@ -14,11 +14,12 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from compplan.engine import CloseResult, close
-    from compplan.inputs import Members, Orders, Period, State
+    from compplan.inputs import Events, Members, Orders, Period, State
 
 _LAZY = {
     "close": "compplan.engine",
     "CloseResult": "compplan.engine",
+    "Events": "compplan.inputs",
     "Members": "compplan.inputs",
     "Orders": "compplan.inputs",
     "Period": "compplan.inputs",
@@ -29,6 +30,7 @@ __all__ = [
     "CloseResult",
     "CompplanError",
     "EngineError",
+    "Events",
     "InputError",
     "Members",
     "Orders",
