@@ -93,8 +93,9 @@ def test_next_rank_requirements_agree_with_reference_volumes(sc: Scenario) -> No
     )
     names = sc.plan.rank_names
     vdec = sc.plan.plan.volume_decimals
+    by_text = {str(k): v for k, v in ref.members.items()}  # all-integer text ids come back as integers
     for row, member in enumerate(res.ids.tolist()):
-        r = ref.members[member]
+        r = by_text[str(member)]
         now = names.index(r.rank)
         assert all(q.met for q in rank_requirements(res, row, now))
         for k in range(now + 1, len(names)):  # no higher rank may have every requirement met
