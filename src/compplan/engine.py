@@ -430,8 +430,9 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
             ),
             orders.where,
         )
-        if not len(big) and float(np.abs(col).astype(np.float64).sum()) > MAX_TOTAL_UNITS * 0.999:
-            if sum(abs(int(x)) for x in col) > MAX_TOTAL_UNITS:  # exact check only near the bound
+        if not len(big) and len(col) and int(np.abs(col).max()) * len(col) > MAX_TOTAL_UNITS:
+            # |line| <= 10^12 each, so the exact sum needs Python integers only for > 9,000 huge lines
+            if sum(abs(int(x)) for x in col) > MAX_TOTAL_UNITS:
                 problems.add(
                     "out_of_range",
                     f"the sum of |{name}| over all order lines is beyond the bound of "
