@@ -540,30 +540,24 @@ class CompanyCap(Step):
         ctx.values[self.name] = np.zeros(0, dtype=np.int64)
         if before > limit:
             canon = ctx.tree.order
-            cells = []  # (canonical row, bonus order, position, step, amount)
-            for j, step in enumerate(self.scalable):
-                col = v[step.name]
-                for p in np.nonzero(col > 0)[0].tolist():
-                    cells.append((int(canon[p]), j, p, step, int(col[p])))
-            total = sum(c[4] for c in cells)
-            target = max(0, total - (before - limit))
-            new = [a * target // total if total else 0 for *_, a in cells]
-            left = target - sum(new)
-            ranked = sorted(
-                range(len(cells)), key=lambda i: (-(cells[i][4] * target % total), cells[i][0], cells[i][1])
+            parts = [np.nonzero(v[step.name] > 0)[0] for step in self.scalable]
+            pos = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)  # the positive cells
+            which = np.concatenate([np.full(len(p), j, dtype=np.int64) for j, p in enumerate(parts)]) if parts else pos
+            amount = (
+                np.concatenate([v[step.name][p] for step, p in zip(self.scalable, parts, strict=True)])
+                if parts
+                else pos
             )
-            for i in ranked[:left]:
-                new[i] += 1
+            total = int(amount.sum())
+            target = max(0, total - (before - limit))
+            new, rem = _scale_exactly(amount, target, total)
+            left = target - int(new.sum())
+            ranked = np.lexsort((which, canon[pos], -rem))  # largest remainder, then member, then bonus
+            new[ranked[:left]] += 1
             for j, step in enumerate(self.scalable):
-                mine = sorted((c[0], c[2], c[4], new[i]) for i, c in enumerate(cells) if c[1] == j and new[i] != c[4])
-                positions = np.array([c[1] for c in mine], dtype=np.int64)
-                ctx.adjust(
-                    step,
-                    positions,
-                    np.array([c[2] for c in mine], dtype=np.int64),
-                    np.array([c[3] for c in mine], dtype=np.int64),
-                    KIND_COMPANY_CAP,
-                )
+                mine = np.nonzero((which == j) & (new != amount))[0]
+                mine = mine[np.argsort(canon[pos[mine]], kind="stable")]  # adjustment lines in member order
+                ctx.adjust(step, pos[mine], amount[mine], new[mine], KIND_COMPANY_CAP)
             after = sum(int(v[c].sum()) for c in self.columns)
             scale = Decimal(target) / Decimal(total) if total else Decimal(0)
             report.update(
@@ -575,6 +569,21 @@ class CompanyCap(Step):
                 binding_short=max(0, after - limit),
             )
         ctx.cap_report = _money_report(report, ctx)
+
+
+def _scale_exactly(amount: np.ndarray, target: int, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """``floor(a * target / total)`` and ``(a * target) mod total`` per cell, exactly.
+
+    int64 when every product fits (the usual case), Python integers otherwise.
+    """
+    if total == 0:
+        zero = np.zeros(len(amount), dtype=np.int64)
+        return zero, zero
+    if len(amount) == 0 or int(amount.max()) * target < 2**62:
+        product = amount.astype(np.int64) * target
+        return product // total, product % total
+    pairs = [divmod(int(a) * target, total) for a in amount.tolist()]
+    return np.array([q for q, _ in pairs], dtype=np.int64), np.array([r for _, r in pairs], dtype=np.int64)
 
 
 def _money_report(report: dict[str, object], ctx: Context) -> dict[str, object]:
