@@ -601,7 +601,7 @@ def _action(draw: st.DrawFn, bonus_id: str, names: list[str], minor_units: int) 
         ev: dict[str, Any] = {"event": kind}
         _maybe(draw, ev, "payee", st.sampled_from(["member", "sponsor"]), p=1)
         _cash_or_award(draw, ev, minor_units)
-        _maybe(draw, ev, "max_per_period", st.integers(1, 3))
+        _maybe(draw, ev, "max_per_period", st.sampled_from([1, 1, 2, 3]))
         events.append(ev)
     bonus["events"] = events
     return bonus
@@ -751,10 +751,22 @@ def event_rows(
     ids = [m[0] for m in members]
     enrolled = {m[0]: m[2] for m in members}
     span = (period_end - period_start).days
-    days = [period_start + datetime.timedelta(days=d) for d in sorted(draw(st.sets(st.integers(0, span), max_size=2)))]
+    days = [
+        period_start + datetime.timedelta(days=d)
+        for d in sorted(draw(st.sets(st.integers(0, span), min_size=1, max_size=2)))
+    ]
+    # Often only the frontline of one sponsor has events: ties between siblings for a sponsor payee.
+    families: dict[Any, list[Any]] = {}
+    for m, sponsor, _enrolled in members:
+        if sponsor is not None:
+            families.setdefault(sponsor, []).append(m)
+    siblings = [kids for kids in families.values() if len(kids) > 1]
+    pool = ids
+    if siblings and draw(st.booleans()):
+        pool = draw(st.sampled_from(siblings))
     rows: list[EventRow] = []
     for _ in range(draw(st.integers(0, min(16, 3 * len(ids))))):
-        member = draw(st.sampled_from(ids))
+        member = draw(st.sampled_from(pool))
         first = max(enrolled[member], period_start)
         if draw(st.integers(0, 5)) == 0:
             first = period_start
@@ -826,3 +838,45 @@ def multi_scenarios(
         events = draw(event_rows(members, start, end, kinds_listed))
         inputs.append(PeriodInput(text, start, end, members, orders, events))
     return MultiScenario(plan, plan_dict, prior, inputs)
+
+
+@st.composite
+def action_tie_scenarios(draw: st.DrawFn, max_members: int = 15) -> Scenario:
+    """Action bonuses paid to sponsors with a small ``max_per_period``, and many events on one or two days: the
+    choice of which events are paid (earliest date, then events-file order; canonical id for ``enrolment``)
+    decides the ledger's sources. Random plans reach such ties rarely."""
+    period_text, start, end = draw(periods())
+    currency = draw(st.sampled_from(sorted(CURRENCIES)))
+    minor_units = CURRENCIES[currency]
+    events = [
+        {"event": kind, "payee": draw(st.sampled_from(["sponsor", "sponsor", "member"])), "max_per_period": k}
+        for kind, k in (("enrolment", draw(st.integers(1, 2))), ("training", draw(st.integers(1, 2))))
+    ]
+    for ev in events:
+        _cash_or_award(draw, ev, minor_units)
+    bonus: dict[str, Any] = {"id": "acts", "type": "action", "events": events}
+    if draw(st.booleans()):
+        bonus["require_active"] = False
+    plan_dict: dict[str, Any] = {
+        "plan": {"name": "Ties", "currency": currency},
+        "activity": {"min_pv": draw(st.sampled_from(["0", "50"]))},
+        "ranks": [{"name": "Member"}],
+        "bonuses": [bonus],
+    }
+    plan = Plan.model_validate(plan_dict)
+    members = draw(forests(start, end, max_size=max_members))
+    if draw(st.booleans()):  # many enrolled on the same day inside the period
+        same = start + datetime.timedelta(days=draw(st.integers(0, (end - start).days)))
+        members = [(m, s, same if draw(st.booleans()) else e) for m, s, e in members]
+    orders = draw(order_lines(members, start, end))
+    return Scenario(
+        plan,
+        plan_dict,
+        members,
+        orders,
+        period_text,
+        start,
+        end,
+        None,
+        draw(event_rows(members, start, end, ["training"])),
+    )

@@ -41,7 +41,7 @@ def chain(sc: MultiScenario) -> list[tuple[RefResult, Any]]:
     return out
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(multi_scenarios())
 def test_consecutive_periods_engine_equals_reference(sc: MultiScenario) -> None:
     for n, (ref, res) in enumerate(chain(sc), start=1):
@@ -215,3 +215,34 @@ def test_a_state_of_another_plan_is_an_error() -> None:
     october = close(other, m, o, "2026-10")
     with pytest.raises(InputError):
         _close_period("2026-11", october.state())
+
+
+def test_state_errors() -> None:
+    # docs 3.8: members in the state but not in the members input, and unknown rank names, are errors.
+    with pytest.raises(InputError):
+        _close_period("2026-10", State.from_mapping({"A": "Pro", "Z": "Member"}))
+    with pytest.raises(InputError):
+        _close_period("2026-10", State.from_mapping({"A": "Platinum"}))
+    # a state without plan/period metadata is not checked for adjacency
+    res = _close_period("2026-12", State.from_mapping({"A": "Pro"}, streak={"A": 7}, balance={"A": -250}))
+    assert list(res.balance_in) == [-250, 0, 0] and list(res.streak) == [8, 0, 0]
+
+
+def test_event_errors() -> None:
+    # docs 2 (Events): each row names an existing member and is dated inside the period; docs 3.4 (action): a
+    # kind the plan does not list is an error.
+    plan = Plan.model_validate(
+        {
+            "plan": {"name": "Events", "currency": "USD"},
+            "activity": {"min_pv": "0"},
+            "ranks": [{"name": "Member"}],
+            "bonuses": [{"id": "act", "type": "action", "events": [{"event": "training", "cash": "1"}]}],
+        }
+    )
+    members = [("A", None, LONG_AGO)]
+    oct5 = datetime.date(2026, 10, 5)
+    ok = run_engine(plan, members, [], "2026-10", None, events=[("A", "training", oct5)])
+    assert list(ok.bonuses["act"]) == [100]
+    for bad in [("Z", "training", oct5), ("A", "training", datetime.date(2026, 11, 1)), ("A", "webinar", oct5)]:
+        with pytest.raises(InputError):
+            run_engine(plan, members, [], "2026-10", None, events=[bad])

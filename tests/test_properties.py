@@ -24,7 +24,7 @@ from compplan import Members, Orders, Period, PlanError, State, close
 from compplan.inputs import Events
 from compplan.spec.models import Plan
 from reference import RefResult, StateRow, reference_close
-from strategies import BONUS_KINDS, Scenario, scenarios
+from strategies import BONUS_KINDS, Scenario, action_tie_scenarios, scenarios
 from test_reference import EXAMPLES, Example
 
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
@@ -416,6 +416,17 @@ def test_engine_equals_reference_by_type(kind: str, data: st.DataObject) -> None
         kinds = (kind, kind, "unilevel", "fast_start", "personal_tier", "rank_advancement")
     sc = data.draw(scenarios(max_members=15, kinds=kinds))
     assert_agree(sc.plan, reference_for(sc), engine_for(sc))
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(action_tie_scenarios())
+def test_engine_equals_reference_action_ties(sc: Scenario) -> None:
+    """Which events ``max_per_period`` pays: the earliest by date, then by events-file order (canonical id for
+    ``enrolment``)."""
+    ref = reference_for(sc)
+    res = engine_for(sc)
+    assert_agree(sc.plan, ref, res)
+    assert_ledger_order(sc.plan, ref, res)
 
 
 @settings(max_examples=150, **SETTINGS)
