@@ -182,6 +182,13 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
     }
 
 
+def _append(ids: np.ndarray, more: list[Any]) -> np.ndarray:
+    """``ids`` followed by ``more``: integers stay int64, otherwise all become text (never truncated)."""
+    if ids.dtype.kind in "iu" and all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in more):
+        return np.concatenate([ids.astype(np.int64), np.array(more, dtype=np.int64)])
+    return np.concatenate([ids.astype(np.str_), np.array([str(x) for x in more], dtype=np.str_)])
+
+
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -341,12 +348,12 @@ def what_if(
             new_ids = [f"what-if recruit {k + 1}" for k in range(recruits)]
     new_members = members
     if new_ids:
-        sponsor = np.array([member] * len(new_ids), dtype=members.sponsor_ids.dtype)
+        n = len(new_ids)
         new_members = Members(
-            np.concatenate([members.ids, np.array(new_ids, dtype=members.ids.dtype)]),
-            np.concatenate([members.sponsor_ids, sponsor]),
-            np.concatenate([members.is_root, np.zeros(len(new_ids), dtype=bool)]),
-            np.concatenate([members.enrolled_on, np.full(len(new_ids), np.datetime64(period.start, "D"))]),
+            _append(members.ids, new_ids),
+            _append(members.sponsor_ids, [member] * n),
+            np.concatenate([members.is_root, np.zeros(n, dtype=bool)]),
+            np.concatenate([members.enrolled_on, np.full(n, np.datetime64(period.start, "D"))]),
             members.source,
         )
     minimum = to_units(max(plan.activity.min_pv, plan.activity.min_cv), orders.decimals, "min_pv")
@@ -354,11 +361,8 @@ def what_if(
     add_pvs = ([extra_pv] if extra_pv else []) + [minimum] * len(new_ids)
     new_orders = orders
     if add_ids:
-        ids = np.array(add_ids, dtype=orders.member_ids.dtype if len(orders) else None)
-        if orders.member_ids.dtype.kind != ids.dtype.kind:
-            ids = ids.astype(orders.member_ids.dtype) if len(orders) else ids
         new_orders = Orders(
-            np.concatenate([orders.member_ids, ids]),
+            _append(orders.member_ids, add_ids),
             np.concatenate([orders.dates, np.full(len(add_ids), np.datetime64(period.end, "D"))]),
             np.concatenate([orders.pv, np.array(add_pvs, dtype=np.int64)]),
             np.concatenate([orders.cv, np.array(add_pvs, dtype=np.int64)]),
