@@ -171,3 +171,21 @@ def test_company_cap_scales_exactly(tmp_path: Path) -> None:
     assert -cut == int(cap["cut"].replace(".", "")) > 0
     total = sum(int(r["amount"].replace(".", "")) for r in lines)
     assert f"{total // 100}.{total % 100:02d}" == summary["total_payout"]
+
+
+def test_enrolment_rows_in_the_events_file_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "m.csv").write_text(MEMBERS.replace("10,7,2026-11-03\n", ""))
+    events = tmp_path / "e.csv"
+    events.write_text("member_id,kind,date\n2,enrolment,2026-09-03\n3,webinar,2026-09-04\n")
+    assert close(tmp_path, "2026-09", None, "--events", str(events)) == 1
+    err = capsys.readouterr().err
+    assert f"{events}:2: 'enrolment' events come from the members' enrolled_on dates; remove this row" in err
+    assert f"{events}:3: event kind 'webinar' is not listed by the plan's action bonuses (training_completed)" in err
+
+
+def test_a_bonus_listed_twice_is_refused() -> None:
+    from compplan import PlanError, parse_plan
+
+    text = PLAN.read_text().replace("matches: [unilevel, generation]", "matches: [unilevel, unilevel]")
+    with pytest.raises(PlanError, match=r"bonuses\[3\]\.matches\[1\]: 'unilevel' is listed twice"):
+        parse_plan(text, "p.yaml")

@@ -545,13 +545,22 @@ def _events(tree: Genealogy, events: Events | None, period: Period, plan: Plan) 
     )
     known = sorted({e.event for b in plan.bonuses if isinstance(b, Action) for e in b.events} - {"enrolment"})
     kinds = events.kinds.astype(np.str_)
-    unknown = np.nonzero(~np.isin(kinds, np.array(known, dtype=np.str_)))[0] if len(kinds) else np.zeros(0, dtype=int)
-    listed = ", ".join(known) or "none"
+    built_in = np.nonzero(kinds == "enrolment")[0]
+    add_rows(
+        problems,
+        "built_in_event",
+        built_in,
+        lambda r: "'enrolment' events come from the members' enrolled_on dates; remove this row",
+        events.where,
+    )
+    listed = np.array([*known, "enrolment"], dtype=np.str_)
+    unknown = np.nonzero(~np.isin(kinds, listed))[0] if len(kinds) else np.zeros(0, dtype=int)
+    names = ", ".join(known) or "none"
     add_rows(
         problems,
         "unknown_event",
         unknown,
-        lambda r: f"event kind {str(kinds[r])!r} is not listed by the plan's action bonuses ({listed})",
+        lambda r: f"event kind {str(kinds[r])!r} is not listed by the plan's action bonuses ({names})",
         events.where,
     )
     problems.raise_if_any(InputError, title=f"{events.source}: invalid events")

@@ -620,6 +620,8 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
     for b, bonus in enumerate(plan.bonuses):
         if isinstance(bonus, Matching):
             for j, target in enumerate(bonus.matches):
+                if target in bonus.matches[:j]:
+                    yield ("bonuses", b, "matches", j), "listed_twice", f"{target!r} is listed twice"
                 if target not in known_ids:
                     yield (
                         ("bonuses", b, "matches", j),
@@ -635,6 +637,8 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
             yield (("bonuses", b, "matches"), "matching_cycle", "matching bonuses form a cycle: " + " -> ".join(cycle))
     if plan.payout_cap is not None:
         for j, target in enumerate(plan.payout_cap.scalable):
+            if target in plan.payout_cap.scalable[:j]:
+                yield ("payout_cap", "scalable", j), "listed_twice", f"{target!r} is listed twice"
             if target not in known_ids:
                 yield (
                     ("payout_cap", "scalable", j),
