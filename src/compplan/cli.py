@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("schema", help="print the plan JSON Schema (draft-07)")
     s.set_defaults(func=cmd_schema)
 
-    c = sub.add_parser("close", help="close a period from CSV inputs")
+    c = sub.add_parser("close", help="close a period from CSV or Parquet inputs")
     c.add_argument("--plan", required=True)
     c.add_argument("--members", required=True, help="CSV or .parquet: id, sponsor_id, enrolled_on")
     c.add_argument("--orders", required=True, help="CSV or .parquet: member_id, date, pv, cv")
