@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def write_csv_inputs(n: int, folder: Path, seed: int) -> None:
+def write_csv_inputs(n: int, folder: Path, seed: int, shape: str = "realistic") -> None:
     from compplan.io.csvio import Column, write_csv
     from compplan.synthetic import generate
 
-    m, o = generate(n, seed=seed)
+    m, o = generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
     sponsor = np.where(m.is_root, 0, np.arange(len(m)) + 1)  # label 0 = empty sponsor
     write_csv(
         folder / "members.csv",
@@ -58,7 +58,33 @@ def write_csv_inputs(n: int, folder: Path, seed: int) -> None:
     )
 
 
-def cli_run(plan: Path, folder: Path, cache: str | None) -> dict[str, float]:
+def write_parquet_inputs(n: int, folder: Path, seed: int, shape: str = "realistic") -> None:
+    """The same network as Parquet: int64 ids (null sponsor for roots), date32 dates, decimal128(12, 2) volumes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from compplan.synthetic import generate
+
+    m, o = generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
+    sponsor = pa.array(m.sponsor_ids, mask=m.is_root)
+    pq.write_table(pa.table({"id": m.ids, "sponsor_id": sponsor, "enrolled_on": m.enrolled_on}), folder / "m.parquet")
+    pq.write_table(
+        pa.table({"member_id": o.member_ids, "date": o.dates, "pv": _decimal_text(o.pv), "cv": _decimal_text(o.cv)}),
+        folder / "o.parquet",
+    )
+
+
+def _decimal_text(units: np.ndarray) -> np.ndarray:
+    """Hundredths as exact decimal text (Parquet string columns; the reader parses them exactly)."""
+    magnitude = np.abs(units)
+    whole = (magnitude // 100).astype(np.str_)
+    frac = np.char.zfill((magnitude % 100).astype(np.str_), 2)
+    return np.char.add(np.char.add(np.where(units < 0, "-", ""), whole), np.char.add(".", frac))
+
+
+def cli_run(
+    plan: Path, folder: Path, cache: str | None, members: str = "members.csv", orders: str = "orders.csv"
+) -> dict[str, float]:
     env = dict(os.environ)
     if cache is not None:
         env["NUMBA_CACHE_DIR"] = cache
@@ -73,9 +99,9 @@ def cli_run(plan: Path, folder: Path, cache: str | None) -> dict[str, float]:
         "--plan",
         str(plan),
         "--members",
-        str(folder / "members.csv"),
+        str(folder / members),
         "--orders",
-        str(folder / "orders.csv"),
+        str(folder / orders),
         "--period",
         "2026-10",
         "--out",
@@ -89,12 +115,12 @@ def cli_run(plan: Path, folder: Path, cache: str | None) -> dict[str, float]:
     return {"wall_s": wall, "in_process_s": float(seconds), "peak_rss_mb": int(rss_kb) / 1024}
 
 
-def in_process(plan_path: Path, n: int, seed: int, repeats: int = 3) -> dict[str, object]:
+def in_process(plan_path: Path, n: int, seed: int, repeats: int = 3, shape: str = "realistic") -> dict[str, object]:
     from compplan import close, load_plan
     from compplan.synthetic import generate
 
     plan = load_plan(plan_path)
-    m, o = generate(n, seed=seed)
+    m, o = generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
     close(plan, m, o, "2026-10")  # compile / load the cache
     best: dict[str, float] = {}
     for _ in range(repeats):
@@ -143,11 +169,13 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--reference-max", type=int, default=100_000)
     p.add_argument("--no-cli", action="store_true", help="skip the end-to-end CSV runs")
+    p.add_argument("--shape", default="realistic", choices=["realistic", "uniform", "chain", "star"])
+    p.add_argument("--parquet", action="store_true", help="also time the CLI from Parquet (needs the [arrow] extra)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "close.json")
     args = p.parse_args()
     rows = []
     for n in args.sizes:
-        ip = in_process(args.plan, n, args.seed)
+        ip = in_process(args.plan, n, args.seed, shape=args.shape)
         row: dict[str, object] = {
             "members": n,
             "orders": ip["orders"],
@@ -160,9 +188,12 @@ def main() -> None:
         if not args.no_cli:
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp)
-                write_csv_inputs(n, folder, args.seed)
+                write_csv_inputs(n, folder, args.seed, args.shape)
                 row["cli_cold"] = cli_run(args.plan, folder, cache=tempfile.mkdtemp(dir=folder))
                 row["cli_warm"] = cli_run(args.plan, folder, cache=None)
+                if args.parquet:
+                    write_parquet_inputs(n, folder, args.seed, args.shape)
+                    row["cli_parquet_warm"] = cli_run(args.plan, folder, None, "m.parquet", "o.parquet")
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "steps_s"}), file=sys.stderr)
     machine = {
@@ -180,9 +211,9 @@ def main() -> None:
     )
     print(
         "| members | orders | warm close (in process) | ns/member | reference (decimal) "
-        "| CLI CSV cold | CLI CSV warm | peak RSS (warm) |"
+        "| CLI CSV cold | CLI CSV warm | peak RSS (warm) | CLI Parquet warm |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         ref = f"{r['reference_s']:.2f} s" if "reference_s" in r else "-"
         cold = r.get("cli_cold", {})
@@ -190,7 +221,8 @@ def main() -> None:
         print(
             f"| {r['members']:,} | {r['orders']:,} | {r['warm_close_s']:.3f} s | {r['ns_per_member']:.0f} | {ref} | "
             f"{cold.get('wall_s', float('nan')):.2f} s | {warm.get('wall_s', float('nan')):.2f} s | "
-            f"{warm.get('peak_rss_mb', float('nan')):.0f} MB |"
+            f"{warm.get('peak_rss_mb', float('nan')):.0f} MB | "
+            f"{r.get('cli_parquet_warm', {}).get('wall_s', float('nan')):.2f} s |"
         )
 
 
