@@ -24,8 +24,8 @@ from compplan.money import format_rate, format_units
 class Requirement:
     """One requirement of a rank for one member: what it needs, what the member has, what is missing.
 
-    ``have``, ``need`` and ``missing`` are decimal text for volumes, whole numbers for counts and ``"yes"`` /
-    ``"no"`` for flags; ``text`` is a sentence such as ``"GV 1840.00 of 2500.00: 660.00 more"``.
+    ``have``, ``need`` and ``missing`` are decimal text for volumes, whole numbers for counts and ``"1"`` /
+    ``"0"`` for the activity flag; ``text`` is a sentence such as ``"GV 1840.00 of 2500.00: 660.00 more"``.
     """
 
     requirement: str
@@ -75,10 +75,10 @@ def rank_requirements(result: CloseResult, row: int, rank: int) -> list[Requirem
         out.append(
             Requirement(
                 "active",
-                "yes" if active else "no",
-                "yes",
+                "1" if active else "0",
+                "1",
                 active,
-                "" if active else "yes",
+                "0" if active else "1",
                 "active" if active else "not active this period",
             )
         )
@@ -241,7 +241,7 @@ def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[st
 
     Columns: ``id, rank, next_rank, requirement`` (``active``, ``pv``, ``gv``, ``qv``,
     ``personal_actives`` or ``legs:RANK``), ``have, need, missing`` (volumes as decimal text, counts as whole
-    numbers, ``active`` as no / yes / yes), ``days_left`` (from ``as_of``, default the period's start, to its end).
+    numbers, ``active`` as 0 / 1 / 1), ``days_left`` (from ``as_of``, default the period's start, to its end).
     Members at the top rank have no row. Rows are in canonical id order, then requirement order.
     """
     from compplan.compile import _rank_params
@@ -280,19 +280,11 @@ def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[st
     names = sorted({p[2] for p in parts})
     name_of = np.concatenate([np.full(len(p[1]), names.index(p[2])) for p in parts]) if parts else rows
 
-    def text(values: list[np.ndarray]) -> np.ndarray:
-        out = [
-            format_units_array(x, vdec)
-            if p[5]
-            else np.where(x > 0, "yes", "no")
-            if p[2] == "active"
-            else x.astype(np.str_)
-            for x, p in zip(values, parts, strict=True)
-        ]
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.str_)
+    def cat(arrays: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
 
-    haves, needs = text([p[3] for p in parts]), text([p[4] for p in parts])
-    missing = text([p[4] - p[3] for p in parts])
+    have, need = cat([p[3] for p in parts]), cat([p[4] for p in parts])
+    places = cat([np.full(len(p[1]), vdec if p[5] else 0) for p in parts])  # volumes vs counts and flags
     end = result.period.end
     days = (end - (as_of or result.period.start)).days
     rank = np.concatenate([v["rank"][p[1]] for p in parts]) if parts else rows
@@ -301,17 +293,12 @@ def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[st
         Column.label(rank[order], plan.rank_names),
         Column.label(np.minimum(rank[order] + 1, len(plan.ranks) - 1), plan.rank_names),
         Column.label(name_of[order], names),
-        Column.label(np.arange(len(order)), haves[order].tolist()),
-        Column.label(np.arange(len(order)), needs[order].tolist()),
-        Column.label(np.arange(len(order)), missing[order].tolist()),
+        Column.decimal_rows(have[order], places[order]),
+        Column.decimal_rows(need[order], places[order]),
+        Column.decimal_rows((need - have)[order], places[order]),
         Column.integer(np.full(len(order), max(days, 0))),
     ]
     return PROGRESS_COLUMNS, columns
-
-
-def format_units_array(units: np.ndarray, decimals: int) -> np.ndarray:
-    """:func:`compplan.money.format_units` over an array (for modest sizes: one Python call per value)."""
-    return np.array([format_units(int(u), decimals) for u in units], dtype=np.str_)
 
 
 def what_if(

@@ -428,6 +428,7 @@ class Column(NamedTuple):
     kind: int
     decimals: int = 0
     labels: tuple[str, ...] = ()
+    row_decimals: np.ndarray | None = None  # per-row places (decimals == -1); columns of one table share it
 
     @classmethod
     def integer(cls, values: np.ndarray) -> Column:
@@ -438,6 +439,11 @@ class Column(NamedTuple):
     def decimal(cls, units: np.ndarray, decimals: int) -> Column:
         """Integer units printed as exact decimals."""
         return cls(np.asarray(units, dtype=np.int64), cw.COL_DECIMAL, decimals)
+
+    @classmethod
+    def decimal_rows(cls, units: np.ndarray, places: np.ndarray) -> Column:
+        """Integer units printed exactly with each row's own number of decimal places."""
+        return cls(np.asarray(units, dtype=np.int64), cw.COL_DECIMAL, -1, (), np.asarray(places, dtype=np.int64))
 
     @classmethod
     def label(cls, index: np.ndarray, labels: Sequence[str]) -> Column:
@@ -462,6 +468,8 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
     n = len(columns[0].values) if columns else 0
     kinds = np.array([c.kind for c in columns], dtype=np.int64)
     decimals = np.array([c.decimals for c in columns], dtype=np.int64)
+    per_row = [c.row_decimals for c in columns if c.row_decimals is not None]
+    row_decimals = per_row[0] if per_row else np.zeros(1, dtype=np.int64)
     encoded: list[bytes] = []
     values = np.empty((len(columns), n), dtype=np.int64)
     for i, c in enumerate(columns):
@@ -481,5 +489,5 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
         out.write((",".join(header) + "\n").encode("utf-8"))
         for lo in range(0, n, block):
             hi = min(n, lo + block)
-            used = cw.format_rows(values, kinds, decimals, label_bytes, label_start, lo, hi, buffer)
+            used = cw.format_rows(values, kinds, decimals, row_decimals, label_bytes, label_start, lo, hi, buffer)
             out.write(buffer[:used].tobytes())

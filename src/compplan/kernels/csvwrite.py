@@ -47,12 +47,12 @@ def row_width_bound(kinds, label_start):  # type: ignore[no-untyped-def]
 
 
 @jit
-def format_rows(values, kinds, decimals, label_bytes, label_start, lo, hi, out):  # type: ignore[no-untyped-def]
+def format_rows(values, kinds, decimals, row_decimals, label_bytes, label_start, lo, hi, out):  # type: ignore[no-untyped-def]
     """Write rows ``lo..hi`` of ``values[ncols, n]`` into ``out``; return the number of bytes written.
 
     Decimal columns print ``-`` for negatives, the whole part, ``.`` and exactly ``decimals[c]`` digits
-    (none and no point when ``decimals[c] == 0``). Label columns copy ``label_bytes[label_start[i]:
-    label_start[i + 1]]`` for index ``i``.
+    (none and no point when it is 0); ``decimals[c] < 0`` takes each row's places from ``row_decimals[r]``.
+    Label columns copy ``label_bytes[label_start[i]:label_start[i + 1]]`` for index ``i``.
     """
     ncols = kinds.shape[0]
     pos = 0
@@ -72,20 +72,21 @@ def format_rows(values, kinds, decimals, label_bytes, label_start, lo, hi, out):
                 out[pos] = 45
                 pos += 1
                 v = -v
-            if kind == COL_INT or decimals[c] == 0:
+            places = decimals[c] if decimals[c] >= 0 else row_decimals[r]
+            if kind == COL_INT or places == 0:
                 pos = _put_uint(out, pos, v)
                 continue
             scale = 1
-            for _ in range(decimals[c]):
+            for _ in range(places):
                 scale *= 10
             pos = _put_uint(out, pos, v // scale)
             out[pos] = 46
             pos += 1
             frac = v % scale
-            for i in range(decimals[c] - 1, -1, -1):
+            for i in range(places - 1, -1, -1):
                 out[pos + i] = 48 + frac % 10
                 frac //= 10
-            pos += decimals[c]
+            pos += places
         out[pos] = 10
         pos += 1
     return pos
