@@ -19,7 +19,7 @@ from compplan.kernels import bonuses as kb
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity, paid_as_ranks
 from compplan.kernels.tree import scatter_add, subtree_sum
-from compplan.money import RATE_SCALE
+from compplan.money import RATE_SCALE, format_units
 from compplan.spec.models import (
     Action,
     Differential,
@@ -522,6 +522,7 @@ class CompanyCap(Step):
 
     name: str = "company_cap"
     max_share: int = 0  # ppm
+    minor_units: int = 2  # for the report's decimal text
     columns: tuple[str, ...] = ()  # every bonus column, plan order
     scalable: tuple[BonusStep, ...] = ()
 
@@ -568,7 +569,10 @@ class CompanyCap(Step):
                 scale=str(scale.quantize(Decimal("0.000001"))),
                 binding_short=max(0, after - limit),
             )
-        ctx.cap_report = _money_report(report, ctx)
+        ctx.cap_report = {
+            k: format_units(x, self.minor_units) if isinstance(x, int) and not isinstance(x, bool) else x
+            for k, x in report.items()
+        }
 
 
 def _scale_exactly(amount: np.ndarray, target: int, total: int) -> tuple[np.ndarray, np.ndarray]:
@@ -584,15 +588,6 @@ def _scale_exactly(amount: np.ndarray, target: int, total: int) -> tuple[np.ndar
         return product // total, product % total
     pairs = [divmod(int(a) * target, total) for a in amount.tolist()]
     return np.array([q for q, _ in pairs], dtype=np.int64), np.array([r for _, r in pairs], dtype=np.int64)
-
-
-def _money_report(report: dict[str, object], ctx: Context) -> dict[str, object]:
-    from compplan.money import format_units
-
-    digits = len(str(ctx.money.mult)) - 1
-    return {
-        k: format_units(x, digits) if isinstance(x, int) and not isinstance(x, bool) else x for k, x in report.items()
-    }
 
 
 @dataclass(frozen=True)
@@ -825,7 +820,7 @@ def compile_plan(plan: Plan) -> Program:
     if plan.payout_cap is not None:
         cap = plan.payout_cap
         scalable = tuple(by_id[b] for b in columns if b in cap.scalable)
-        steps.append(CompanyCap(max_share=_ppm(cap.max_share), columns=columns, scalable=scalable))
+        steps.append(CompanyCap(max_share=_ppm(cap.max_share), minor_units=mdec, columns=columns, scalable=scalable))
         after = ("company_cap",)
     steps.append(Totals(columns=columns, after=after))
     steps.append(Balances(minimum=int(plan.payout.minimum.scaleb(mdec))))
