@@ -81,7 +81,7 @@ def test_cycles_and_self_sponsorship_are_named() -> None:
         Genealogy.build(members([1, 2, 3, 4, 5, 6], [None, 3, 2, 4, 2, 1]))
     assert problems(exc) == [
         "members row 2: sponsor cycle: 2 -> 3 -> 2",
-        "members row 4: member 4 sponsors itself",
+        "members row 4: member 4 is its own sponsor",
         "1 more members are cut off from every root because their sponsor line runs into a cycle",
     ]
 

@@ -113,7 +113,7 @@ def test_errors_are_located_and_reported_together() -> None:
             type: unilevel
             rates: [5%, "0.1234567", -1]
           - id: x
-            type: binary
+            type: trinary
         """
     )
     assert found == [
@@ -123,8 +123,9 @@ def test_errors_are_located_and_reported_together() -> None:
         "p.yaml:12:13: ranks[1].active: expected true or false, got 'no'",
         "p.yaml:16:17: bonuses[0].rates[1]: rate 0.1234567 has more than 6 decimal places as a fraction",
         "p.yaml:16:30: bonuses[0].rates[2]: rate -1 is negative",
-        "p.yaml:18:11: bonuses[1].type: unknown bonus type 'binary'; expected one of: action, differential, "
-        "fast_start, generation, loyalty, matching, personal_tier, pool, rank_advancement, team_goal, unilevel",
+        "p.yaml:18:11: bonuses[1].type: unknown bonus type 'trinary'; expected one of: action, binary, "
+        "differential, fast_start, generation, loyalty, matching, matrix, personal_tier, pool, rank_advancement, "
+        "team_goal, unilevel",
     ]
 
 

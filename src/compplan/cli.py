@@ -52,6 +52,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"  theoretical maximum payout: {_percent(m.bonus_share)} of CV" + (f" ({parts})" if parts else ""))
         if m.cap is not None:
             print(f"  with the payout cap of {_percent(m.cap)}: at most {_percent(m.total_share)} of CV")
+        for k, v in m.per_ancestor.items():
+            bonus = next(b for b in plan.bonuses if b.id == k)
+            limit = (
+                f"bounded by cap_per_member {bonus.cap_per_member} {plan.plan.currency} per member"
+                if bonus.cap_per_member is not None
+                else "no cap_per_member bounds it"
+            )
+            print(f"  {k}: up to {_percent(v)} of CV at every placement ancestor (grows with depth; {limit})")
         for k, v in m.fixed_cash.items():
             print(
                 f"  fixed awards: {k} up to {format_units(int(v.scaleb(plan.minor_units)), plan.minor_units)} "
@@ -103,7 +111,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         print(f"{out}: output directory exists; pass --overwrite to replace it", file=sys.stderr)
         return 1
     members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
-    state = read_state(args.state, plan.minor_units) if args.state else None
+    state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
     result = close(plan, members, orders, period, state=state, ledger=args.ledger, events=events)
     extra = {}
@@ -137,7 +145,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     period = Period.parse(args.period)
     members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
-    state = read_state(args.state, plan.minor_units) if args.state else None
+    state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
     member = _member_id(args.id, members.ids)
     result = close(plan, members, orders, period, state=state, events=events, ledger_for=member)
@@ -157,7 +165,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.plan)
     members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
-    state = read_state(args.state, plan.minor_units) if args.state else None
+    state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
     member = _member_id(args.id, members.ids)
     on = _member_id(args.on, members.ids) if args.on else None
@@ -273,7 +281,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from compplan.synthetic import generate
 
         members, orders = generate(args.synthetic, period=args.period, seed=args.seed)
-    state = read_state(args.state, plan.minor_units) if args.state else None
+    state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
     page = render_report(close(plan, members, orders, Period.parse(args.period), state=state, events=events))
     out = Path(args.out)
@@ -281,6 +289,37 @@ def cmd_report(args: argparse.Namespace) -> int:
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out)  # all or nothing
     print(f"wrote {out}")
+    return 0
+
+
+def cmd_place(args: argparse.Namespace) -> int:
+    """Fill in missing placements and write the members table."""
+    from compplan.io.csvio import read_members
+    from compplan.io.output import write_members
+    from compplan.placement import place
+    from compplan.spec import load_plan
+
+    started = time.perf_counter()
+    plan = load_plan(args.plan)
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        print(f"{out}: file exists; pass --overwrite to replace it", file=sys.stderr)
+        return 1
+    if args.members.endswith(".parquet"):
+        from compplan.io.parquet import read_members_parquet
+
+        members = read_members_parquet(args.members)
+    else:
+        members = read_members(args.members)
+    before = int(members.placed.sum()) if members.placed is not None else 0
+    placed = place(plan, members)
+    write_members(placed, out, overwrite=args.overwrite)
+    if not args.quiet:
+        after = int(placed.placed.sum()) if placed.placed is not None else 0
+        print(
+            f"placed {after - before:,} of {len(placed):,} members ({plan.placement.method if plan.placement else '-'})"
+            f" in {time.perf_counter() - started:.2f} s; wrote {out}"
+        )
     return 0
 
 
@@ -378,6 +417,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_close)
+
+    pl = sub.add_parser("place", help="fill in missing binary / matrix placements and write the members table")
+    pl.add_argument("--plan", required=True, help="a plan with a 'placement' section")
+    pl.add_argument("--members", required=True, help="CSV or .parquet: id, sponsor_id, enrolled_on, placement_...")
+    pl.add_argument("--out", required=True, help="the members CSV to write (every member placed)")
+    pl.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    pl.add_argument("--quiet", action="store_true")
+    pl.set_defaults(func=cmd_place)
 
     e = sub.add_parser("explain", help="one member's statement: every cent and what is missing for the next rank")
     e.add_argument("--plan", required=True)

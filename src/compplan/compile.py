@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from compplan.errors import EngineError, PlanError, Problem
+from compplan.errors import EngineError, InputError, PlanError, Problem
+from compplan.kernels import binary as kbin
 from compplan.kernels import bonuses as kb
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity, paid_as_ranks
@@ -22,11 +23,13 @@ from compplan.kernels.tree import scatter_add, subtree_sum
 from compplan.money import RATE_SCALE, format_units
 from compplan.spec.models import (
     Action,
+    Binary,
     Differential,
     FastStart,
     Generation,
     Loyalty,
     Matching,
+    MatrixBonus,
     PersonalTier,
     Plan,
     Pool,
@@ -40,7 +43,10 @@ if TYPE_CHECKING:
     from compplan.engine import Context
 
 #: Values that exist before the first step runs (see :class:`compplan.engine.Context`).
-INPUTS = frozenset({"orders", "prior_highest", "prior_streak", "balance_in", "events"})
+INPUTS = frozenset(
+    {"orders", "prior_highest", "prior_streak", "balance_in", "events", "prior_carry_left", "prior_carry_right",
+     "prior_idle"}
+)  # fmt: skip
 
 
 def _units(value: Decimal | None, decimals: int) -> int:
@@ -505,6 +511,102 @@ class ActionStep(BonusStep):
 
 
 @dataclass(frozen=True)
+class MatrixStep(UnilevelStep):
+    """Forced matrix: the unilevel walk over the placement tree instead of the sponsor tree."""
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        pl = ctx.require_placement(self)
+        at = pl.order  # sponsor-tree position of each placement position
+        qualified = self.qualified(ctx)[at]
+        step = kb.nearest_qualified_ancestor(pl.parent, qualified) if self.dynamic else pl.parent
+        basis, rank = ctx.values[self.basis][at], ctx.values["rank"][at]
+        ctx.run_bonus(
+            self,
+            lambda t, led, s, e: kb.unilevel(step, basis, qualified, rank, self.rates, ctx.money, t, led, s, e),
+            relabel=at,
+        )
+
+
+@dataclass(frozen=True)
+class BinaryStep(BonusStep):
+    """Binary: weaker-leg percentage or cash per pair over the placement tree, with carry between periods."""
+
+    volume: str = "cv"
+    rate: int = 0  # ppm, percentage mode
+    pair_volume: int = 0  # volume units; 0 = percentage mode
+    pair_cash: int = 0  # minor units
+    first_volume: int = 0  # volume units; 0 = no special first pair
+    max_pairs: int = 0  # 0 = no limit
+    min_sponsored: int = 0
+    max_carry: int = -1  # volume units; -1 = no cap
+    flush_after: int = 0  # periods; 0 = never
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.volume, "prior_carry_left", "prior_carry_right", "prior_idle")
+
+    @property
+    def writes(self) -> tuple[str, ...]:  # noqa: D102
+        return (self.name, "leg_left", "leg_right", "carry_left", "carry_right", "idle")
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        pl = ctx.require_placement(self)
+        v, tree = ctx.values, ctx.tree
+        n = len(tree)
+        below = subtree_sum(v[self.volume][pl.order], pl.parent)  # placement-subtree volume by placement position
+        legs = []
+        for k in (0, 1):
+            c = pl.child[k]
+            legs.append(np.zeros(n, dtype=np.int64))
+            legs[k][pl.order] = np.where(c >= 0, below[np.maximum(c, 0)], 0)
+        left = np.maximum(v["prior_carry_left"] + legs[0], 0)
+        right = np.maximum(v["prior_carry_right"] + legs[1], 0)
+        active = v["active"]
+        idle = np.where(active, 0, v["prior_idle"] + 1).astype(np.int64)
+        qualified = self.qualified(ctx)
+        if self.min_sponsored:
+            qualified &= self._sponsored_per_side(ctx) >= self.min_sponsored
+        if self.pair_volume and n:
+            most = int(np.minimum(left, right).max()) // self.pair_volume
+            if self.pair_cash and most > (2**62) // self.pair_cash:
+                raise InputError(
+                    f"bonus {self.name!r}: {most} pairs x pair_cash is beyond the int64 range; set max_pairs"
+                )
+        used_left, used_right = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        args = (self.rate, self.pair_volume, self.pair_cash, self.first_volume, self.max_pairs, ctx.money)
+        ctx.run_bonus(
+            self,
+            lambda t, led, s, e: kbin.binary(left, right, qualified, *args, used_left, used_right, t, led, s, e),
+        )
+        carry_left, carry_right = left - used_left, right - used_right
+        if self.flush_after:
+            flush = idle >= self.flush_after
+            carry_left[flush] = 0
+            carry_right[flush] = 0
+        if self.max_carry >= 0:
+            np.minimum(carry_left, self.max_carry, out=carry_left)
+            np.minimum(carry_right, self.max_carry, out=carry_right)
+        v["leg_left"], v["leg_right"] = legs
+        v["carry_left"], v["carry_right"], v["idle"] = carry_left, carry_right, idle
+
+    @staticmethod
+    def _sponsored_per_side(ctx: Context) -> np.ndarray:
+        """Per member, the fewer of its active personally sponsored members in its left and in its right leg."""
+        pl, tree = ctx.require_placement(), ctx.tree
+        n = len(tree)
+        f = np.nonzero((tree.parent >= 0) & ctx.values["active"])[0]
+        s = tree.parent[f]
+        pf, ps = pl.position[f], pl.position[s]
+        counts = []
+        for k in (0, 1):
+            c = pl.child[k][ps]
+            inside = (c >= 0) & (pf >= c) & (pf < pl.end[np.maximum(c, 0)])
+            counts.append(scatter_add(s[inside], np.ones(int(inside.sum()), dtype=np.int64), n))
+        out: np.ndarray = np.minimum(counts[0], counts[1])
+        return out
+
+
+@dataclass(frozen=True)
 class Streak(Step):
     """Consecutive active periods: the state's streak + 1 when active, else 0."""
 
@@ -692,7 +794,7 @@ def _by_rank(plan: Plan, table: dict[str, list[int]]) -> list[list[int]]:
     return out
 
 
-def _level_rates(plan: Plan, bonus: Unilevel | Generation | Matching) -> np.ndarray:
+def _level_rates(plan: Plan, bonus: Unilevel | Generation | Matching | MatrixBonus) -> np.ndarray:
     if bonus.rates is not None:
         rates = [_ppm(r) for r in bonus.rates]
         if bonus.paid is None:
@@ -730,9 +832,23 @@ def _bonus_step(plan: Plan, i: int, bonus: Any) -> BonusStep:
         "min_rank": plan.rank_index(bonus.min_rank) if bonus.min_rank else 0,
         "require_active": bonus.require_active,
     }
-    if isinstance(bonus, Unilevel):
-        return UnilevelStep(
+    if isinstance(bonus, (Unilevel, MatrixBonus)):
+        kind = UnilevelStep if isinstance(bonus, Unilevel) else MatrixStep
+        return kind(
             **common, basis=bonus.basis, dynamic=bonus.compression == "dynamic", rates=_level_rates(plan, bonus)
+        )
+    if isinstance(bonus, Binary):
+        return BinaryStep(
+            **common,
+            volume=bonus.volume,
+            rate=_ppm(bonus.rate) if bonus.rate is not None else 0,
+            pair_volume=_units(bonus.pair_volume, vdec) if bonus.pair_volume is not None else 0,
+            pair_cash=_minor(bonus.pair_cash, mdec),
+            first_volume=_units(bonus.first_pair_volume, vdec) if bonus.first_pair_volume is not None else 0,
+            max_pairs=bonus.max_pairs or 0,
+            min_sponsored=bonus.min_sponsored_per_side,
+            max_carry=_units(bonus.max_carry, vdec) if bonus.max_carry is not None else -1,
+            flush_after=bonus.flush_after_inactive or 0,
         )
     if isinstance(bonus, FastStart):
         rates = np.array([_ppm(r) for r in bonus.rates], dtype=np.int64)

@@ -33,6 +33,7 @@ from compplan.inputs import (
 from compplan.kernels.bonuses import LedgerBuffer
 from compplan.kernels.money import MoneyParams
 from compplan.money import format_units
+from compplan.placement import Placement, needs_placement
 from compplan.spec.models import Action, Plan
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -100,6 +101,14 @@ class Context:
     events: EventColumns | None = None
     awards: list[tuple[Int64Array, int, int, str]] = field(default_factory=list)
     cap_report: dict[str, Any] | None = None
+    placement: Placement | None = None
+
+    def require_placement(self, step: BonusStep | None = None) -> Placement:
+        """The placement tree (built by :func:`close` for plans with binary or matrix bonuses)."""
+        if self.placement is None:
+            name = f" for bonus {step.name!r}" if step is not None else ""
+            raise EngineError(f"no placement tree{name}: the close was run without one")
+        return self.placement
 
     def event_table(self, kind: str) -> tuple[Int64Array, Int64Array, Int64Array]:
         """Events of ``kind``: member positions, days, and their order key (file row; canonical id for enrolment)."""
@@ -114,13 +123,24 @@ class Context:
         mine = np.nonzero(e.kind == kind)[0]
         return e.position[mine], e.day[mine], mine
 
-    def run_bonus(self, step: BonusStep, kernel: Callable[[np.ndarray, LedgerBuffer, int, bool], int]) -> None:
-        """Run a bonus kernel into a new column; with a ledger, count lines first, then fill them."""
+    def run_bonus(
+        self,
+        step: BonusStep,
+        kernel: Callable[[np.ndarray, LedgerBuffer, int, bool], int],
+        relabel: Int64Array | None = None,
+    ) -> None:
+        """Run a bonus kernel into a new column; with a ledger, count lines first, then fill them.
+
+        A kernel that works in other positions (the placement tree's) gets ``relabel``: its position ``p`` is
+        sponsor-tree position ``relabel[p]``; totals and ledger members are mapped back.
+        """
         n = len(self.tree)
         empty = np.zeros(0, dtype=np.int64)
         none = LedgerBuffer(empty, empty, empty, empty, empty, empty)
         totals = np.zeros(n, dtype=np.int64)
         only = self.ledger.only if self.ledger is not None else -1
+        if relabel is not None and only >= 0:
+            only = int(np.nonzero(relabel == only)[0][0])
         lines = kernel(totals, none, only, False)
         if self.ledger is not None and lines:
             buffer = LedgerBuffer(*(np.empty(lines, dtype=np.int64) for _ in range(6)))
@@ -128,7 +148,13 @@ class Context:
             written = kernel(totals, buffer, only, True)
             if written != lines:
                 raise EngineError(f"bonus {step.name!r}: counted {lines} ledger lines but wrote {written}")
+            if relabel is not None:
+                buffer = buffer._replace(payee=relabel[buffer.payee], source=relabel[buffer.source])
             self.ledger.append(step.index, buffer)
+        if relabel is not None:
+            mapped = np.empty(n, dtype=np.int64)
+            mapped[relabel] = totals
+            totals = mapped
         self.values[step.name] = totals
 
     def add_awards(self, bonus_index: int, positions: Int64Array, rank: int, award: str) -> None:
@@ -369,7 +395,8 @@ class CloseResult:
         }
 
     def state(self) -> State:
-        """The state to carry into the next close."""
+        """The state to carry into the next close (with the binary carry when the plan has a binary bonus)."""
+        binary = self.plan.binary is not None
         return State(
             self.ids,
             self.highest_rank_names,
@@ -379,6 +406,9 @@ class CloseResult:
             currency=self.plan.plan.currency,
             period=self.period.label,
             end=self.period.end,
+            carry_left=self.column("carry_left") if binary else None,
+            carry_right=self.column("carry_right") if binary else None,
+            idle=self.column("idle") if binary else None,
         )
 
 
@@ -460,9 +490,15 @@ def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Perio
     """Highest rank, streak and balance per preorder position from the state (docs/semantics.md 3.8)."""
     n = len(tree)
     prior = {
-        "prior_highest": np.zeros(n, dtype=np.int64),
-        "prior_streak": np.zeros(n, dtype=np.int64),
-        "balance_in": np.zeros(n, dtype=np.int64),
+        name: np.zeros(n, dtype=np.int64)
+        for name in (
+            "prior_highest",
+            "prior_streak",
+            "balance_in",
+            "prior_carry_left",
+            "prior_carry_right",
+            "prior_idle",
+        )
     }
     if state is None:
         return prior
@@ -513,11 +549,28 @@ def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Perio
         lambda r: f"member {format_id(state.ids[r])}: streak must be >= 0",
         state.where,
     )
+    carry = {"carry_left": state.carry_left, "carry_right": state.carry_right, "idle": state.idle}
+    for name, column in carry.items():
+        if column is None:
+            continue
+        limit = MAX_TOTAL_UNITS if name != "idle" else 2**31
+        add_rows(
+            problems,
+            f"bad_{name}",
+            np.nonzero((column < 0) | (column > limit))[0],
+            lambda r, c=column, nm=name, hi=limit: (
+                f"member {format_id(state.ids[r])}: {nm} {int(c[r])} is not in 0..{hi}"
+            ),
+            state.where,
+        )
     problems.raise_if_any(InputError, title=f"{state.source}: invalid state")
     positions = tree.position[rows]
     prior["prior_highest"][positions] = ranks
     prior["prior_streak"][positions] = state.streak
     prior["balance_in"][positions] = state.balance
+    for name, column in carry.items():
+        if column is not None:
+            prior[f"prior_{name}"][positions] = column
     return prior
 
 
@@ -637,6 +690,9 @@ def close(
     lap("compile")
     tree = members if isinstance(members, Genealogy) else Genealogy.build(members)
     lap("relabel")
+    placement = Placement.build(tree, plan.placement) if plan.placement is not None and needs_placement(plan) else None
+    if placement is not None:
+        lap("placement")
     _check_enrolment(tree, period)
     order_cols = _orders(tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals)
     prior = _prior_state(tree, plan, state, period)
@@ -657,6 +713,7 @@ def close(
         _day(period.start),
         _day(period.end),
         event_cols,
+        placement=placement,
     )
     for step in program.steps:
         step.run(ctx)

@@ -179,8 +179,12 @@ def _report_cycles(
     perm: Int64Array,
     members: Members,
     problems: ProblemCollector,
+    relation: str = "sponsor",
 ) -> None:
-    """Name every cycle among the members that no root reaches (an error path: plain Python is fine)."""
+    """Name every cycle among the members that no root reaches (an error path: plain Python is fine).
+
+    ``relation`` names the tree in messages: ``sponsor`` or ``placement``.
+    """
     state = np.zeros(len(parent), dtype=np.int8)  # 0 unseen, 1 on the current walk, 2 done
     below = 0
     cycles = 0
@@ -200,9 +204,9 @@ def _report_cycles(
                 names = [format_id(ids[c]) for c in ring[:10]] + [format_id(ids[ring[0]])]
                 more = f" (+{len(ring) - 10} more)" if len(ring) > 10 else ""
                 if len(ring) == 1:
-                    text = f"member {names[0]} sponsors itself"
+                    text = f"member {names[0]} is its own {relation}"
                 else:
-                    text = "sponsor cycle: " + " -> ".join(names[:-1]) + more + " -> " + names[-1]
+                    text = f"{relation} cycle: " + " -> ".join(names[:-1]) + more + " -> " + names[-1]
                 problems.add("cycle", text, members.where(int(perm[min(ring)])))
             below += len(walk) - len(ring)
         else:
@@ -213,5 +217,6 @@ def _report_cycles(
         problems.add("cycle", f"... and {cycles - ROWS_SHOWN} more cycles")
     if below:
         problems.add(
-            "cycle", f"{below} more members are cut off from every root because their sponsor line runs into a cycle"
+            "cycle",
+            f"{below} more members are cut off from every root because their {relation} line runs into a cycle",
         )

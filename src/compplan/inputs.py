@@ -129,6 +129,15 @@ class Members(_Located):
         Name used in messages (a file name).
     lines : ndarray of int64, optional
         The file line of each row, used in messages.
+    placement_ids : ndarray, optional
+        The member each one is placed under in the placement tree (binary and matrix plans); read where
+        ``placed``.
+    placed : ndarray of bool, optional
+        True where ``placement_id`` is given.
+    placement_sides : ndarray of str, optional
+        ``"L"``, ``"R"`` or ``""`` per member (binary plans).
+    placement_positions : ndarray of int64, optional
+        ``1..W`` per member, ``0`` when empty (matrix plans).
     """
 
     ids: IdArray
@@ -137,9 +146,18 @@ class Members(_Located):
     enrolled_on: DateArray
     source: str = "members"
     lines: Int64Array | None = None
+    placement_ids: IdArray | None = None
+    placed: BoolArray | None = None
+    placement_sides: npt.NDArray[np.str_] | None = None
+    placement_positions: Int64Array | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def has_placement(self) -> bool:
+        """Whether the table has placement columns at all."""
+        return self.placed is not None
 
     @classmethod
     def from_columns(
@@ -148,8 +166,15 @@ class Members(_Located):
         sponsor_ids: Iterable[Any],
         enrolled_on: Iterable[Any],
         source: str = "members",
+        *,
+        placement_ids: Iterable[Any] | None = None,
+        placement_sides: Iterable[str | None] | None = None,
+        placement_positions: Iterable[int | str | None] | None = None,
     ) -> Members:
-        """Build from Python sequences; a sponsor of ``None`` or ``""`` marks a root."""
+        """Build from Python sequences; a sponsor of ``None`` or ``""`` marks a root.
+
+        Placement columns (binary and matrix plans) are optional; ``None`` or ``""`` is an empty value.
+        """
         ids_arr = id_array(ids)
         sponsors = list(sponsor_ids)
         is_root = np.array([s is None or s == "" for s in sponsors], dtype=bool)
@@ -165,8 +190,20 @@ class Members(_Located):
                 f"member {format_id(ids_arr[row])}: unknown sponsor {sponsors[row]!r}",
                 f"{source} row {row + 1}",
             )
+        placement = _placement_columns(ids_arr, placement_ids, placement_sides, placement_positions, problems, source)
         problems.raise_if_any(InputError)
-        return cls(ids_arr, sponsor_arr, is_root, dates, source)
+        parents, placed, sides, positions = placement
+        return cls(
+            ids_arr,
+            sponsor_arr,
+            is_root,
+            dates,
+            source,
+            placement_ids=parents,
+            placed=placed,
+            placement_sides=sides,
+            placement_positions=positions,
+        )
 
     @classmethod
     def from_frame(cls, frame: Any, source: str = "members") -> Members:
@@ -174,6 +211,56 @@ class Members(_Located):
         from compplan.io.columns import members_from_frame
 
         return members_from_frame(frame, source)
+
+
+def _placement_columns(
+    ids: IdArray,
+    placement_ids: Iterable[Any] | None,
+    sides: Iterable[str | None] | None,
+    positions: Iterable[int | str | None] | None,
+    problems: ProblemCollector,
+    source: str,
+) -> tuple[IdArray | None, BoolArray | None, npt.NDArray[np.str_] | None, Int64Array | None]:
+    """Placement columns from Python sequences (``None`` / ``""`` = empty)."""
+    n = len(ids)
+    if placement_ids is None and sides is None and positions is None:
+        return None, None, None, None
+    raw = list(placement_ids) if placement_ids is not None else [None] * n
+    placed = np.array([p is not None and p != "" for p in raw], dtype=bool)
+    filled = [p if ok else (ids[0] if n else 0) for p, ok in zip(raw, placed, strict=False)]
+    parents, ok = ids_like(filled, ids) if n else (ids, np.zeros(0, dtype=bool))
+    if ids.dtype.kind == "i" and not ok[placed].all():  # text parents under integer ids: keep them as text
+        parents = np.array([str(p) for p in filled], dtype=np.str_)
+    side_list = ["" if x is None else str(x).strip() for x in sides] if sides is not None else None
+    side_arr = np.array(side_list, dtype=np.str_) if side_list else None
+    if side_list is not None and not side_list:
+        side_arr = np.zeros(0, dtype="<U1")
+    pos_arr = None
+    if positions is not None:
+        values = list(positions)
+        pos_arr = np.zeros(len(values), dtype=np.int64)
+        for i, x in enumerate(values):
+            if x is None or x == "":
+                continue
+            if isinstance(x, bool) or not isinstance(x, (int, np.integer, str)):
+                problems.add(
+                    "bad_placement_position", f"placement_position {x!r} is not an integer", f"{source} row {i + 1}"
+                )
+                continue
+            try:
+                pos_arr[i] = int(x)
+            except ValueError:
+                problems.add(
+                    "bad_placement_position", f"placement_position {x!r} is not an integer", f"{source} row {i + 1}"
+                )
+    lengths = (
+        {len(raw)}
+        | ({len(side_arr)} if side_arr is not None else set())
+        | ({len(pos_arr)} if pos_arr is not None else set())
+    )
+    if lengths != {n}:
+        problems.add("column_length", "placement columns must have one value per member", source)
+    return parents, placed, side_arr, pos_arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -287,6 +374,10 @@ class State(_Located):
         Carried money in minor units of the plan currency (negative = a debt).
     plan_name, currency, period, end : optional
         Which close wrote the state; checked against the next close when present.
+    carry_left, carry_right : int64 arrays, optional
+        Binary carry per leg in volume units (plans with a ``binary`` bonus); 0 where absent.
+    idle : int64 array, optional
+        Consecutive inactive periods up to the state's period (plans with a ``binary`` bonus).
     """
 
     ids: IdArray
@@ -299,6 +390,9 @@ class State(_Located):
     currency: str | None = None
     period: str | None = None
     end: dt.date | None = None
+    carry_left: Int64Array | None = None
+    carry_right: Int64Array | None = None
+    idle: Int64Array | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -310,12 +404,31 @@ class State(_Located):
         streak: Mapping[Any, int] | None = None,
         balance: Mapping[Any, int] | None = None,
         source: str = "state",
+        *,
+        carry_left: Mapping[Any, int] | None = None,
+        carry_right: Mapping[Any, int] | None = None,
+        idle: Mapping[Any, int] | None = None,
     ) -> State:
-        """Build from ``{member_id: rank_name}`` (+ optional streaks and balances in minor units)."""
+        """Build from ``{member_id: rank_name}``.
+
+        Optional: streaks, balances in minor units, binary carry in volume units, idle periods.
+        """
         keys = list(highest)
-        streaks = np.array([(streak or {}).get(k, 0) for k in keys], dtype=np.int64)
-        balances = np.array([(balance or {}).get(k, 0) for k in keys], dtype=np.int64)
-        return cls(id_array(keys), np.array([highest[k] for k in keys], dtype=np.str_), streaks, balances, source)
+
+        def column(values: Mapping[Any, int] | None) -> Int64Array:
+            return np.array([(values or {}).get(k, 0) for k in keys], dtype=np.int64)
+
+        binary = carry_left is not None or carry_right is not None or idle is not None
+        return cls(
+            id_array(keys),
+            np.array([highest[k] for k in keys], dtype=np.str_),
+            column(streak),
+            column(balance),
+            source,
+            carry_left=column(carry_left) if binary else None,
+            carry_right=column(carry_right) if binary else None,
+            idle=column(idle) if binary else None,
+        )
 
 
 @dataclass(frozen=True, eq=False)

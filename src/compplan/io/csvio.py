@@ -32,9 +32,20 @@ BLOCK_BYTES = 64 * 2**20
 SHOWN = 20
 
 ID, ID_OR_EMPTY, DATE, DECIMAL, TEXT, INTEGER = "id", "id_or_empty", "date", "decimal", "text", "integer"
+TEXT_OR_EMPTY, INTEGER_OR_EMPTY, VOLUME = "text_or_empty", "integer_or_empty", "volume"
+#: Kinds whose fields may be empty.
+MAY_BE_EMPTY = frozenset({ID_OR_EMPTY, TEXT_OR_EMPTY, INTEGER_OR_EMPTY})
 MEMBER_COLUMNS = {"id": ID, "sponsor_id": ID_OR_EMPTY, "enrolled_on": DATE}
+#: Optional members columns of binary and matrix plans (docs/semantics.md 2, "Placement").
+PLACEMENT_COLUMNS = {
+    "placement_id": ID_OR_EMPTY,
+    "placement_side": TEXT_OR_EMPTY,
+    "placement_position": INTEGER_OR_EMPTY,
+}
 ORDER_COLUMNS = {"member_id": ID, "date": DATE, "pv": DECIMAL, "cv": DECIMAL}
 STATE_COLUMNS = {"id": ID, "highest_rank": TEXT, "streak": INTEGER, "balance": DECIMAL}
+#: Optional state columns written for plans with a binary bonus.
+CARRY_COLUMNS = {"carry_left": VOLUME, "carry_right": VOLUME, "idle": INTEGER}
 EVENT_COLUMNS = {"member_id": ID, "kind": TEXT, "date": DATE}
 
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
@@ -46,6 +57,9 @@ _KERNEL_KIND = {
     DECIMAL: cs.KIND_DECIMAL,
     TEXT: cs.KIND_SKIP,
     INTEGER: cs.KIND_DECIMAL,
+    TEXT_OR_EMPTY: cs.KIND_SKIP,
+    INTEGER_OR_EMPTY: cs.KIND_DECIMAL,
+    VOLUME: cs.KIND_DECIMAL,
 }
 
 
@@ -62,11 +76,20 @@ class RawTable:
 class _Reader:
     """Read one CSV file with a required header into typed numpy columns, collecting located problems."""
 
-    def __init__(self, path: Path, spec: dict[str, str], decimals: int = 2) -> None:
+    def __init__(
+        self,
+        path: Path,
+        spec: dict[str, str],
+        decimals: int = 2,
+        optional: dict[str, str] | None = None,
+        volume_decimals: int = 2,
+    ) -> None:
         self.path = path
         self.name = str(path)
-        self.spec = spec
+        self.required = list(spec)
+        self.spec = {**spec, **(optional or {})}
         self.decimals = decimals
+        self.volume_decimals = volume_decimals
         self.problems = ProblemCollector()
         self.meta: dict[str, str] = {}
 
@@ -86,7 +109,7 @@ class _Reader:
                 close = difflib.get_close_matches(h, allowed, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; expected columns: {', '.join(allowed)}"
                 problems.add("unknown_column", f"unknown column {h!r}{hint}", self.where(line))
-        for c in allowed:
+        for c in self.required:
             if c not in seen:
                 problems.add("missing_column", f"required column {c!r} is missing", self.where(line))
         problems.raise_if_any(InputError, title=f"{self.name}: invalid header")
@@ -154,7 +177,7 @@ class _Reader:
             return None
         self.check_header(header, header_line)
         kinds = np.array([_KERNEL_KIND[self.spec[h]] for h in header], dtype=np.int64)
-        decimals = np.array([self.decimals if self.spec[h] == DECIMAL else 0 for h in header], dtype=np.int64)
+        decimals = np.array([self._places(h) for h in header], dtype=np.int64)
         parts: list[tuple[Any, ...]] = []
         line = header_line + 1
         carry = rest
@@ -204,14 +227,14 @@ class _Reader:
                 kind = self.spec[name]
                 err, val = errors[col], values[col]
                 is_empty = err == cs.ERR_EMPTY
-                if kind == TEXT or (kind in (ID, ID_OR_EMPTY) and (err == cs.ERR_TEXT).any()):
+                if kind in (TEXT, TEXT_OR_EMPTY) or (kind in (ID, ID_OR_EMPTY) and (err == cs.ERR_TEXT).any()):
                     texts = [field(r, col) for r in range(len(lines))]
                     column: np.ndarray = np.array(texts, dtype=np.str_) if texts else np.zeros(0, dtype="<U1")
-                    bad = np.nonzero(is_empty)[0] if kind != ID_OR_EMPTY else np.zeros(0, dtype=np.int64)
+                    bad = np.nonzero(is_empty)[0] if kind not in MAY_BE_EMPTY else np.zeros(0, dtype=np.int64)
                     self._report(bad, lines, name, partial(self._message_at, name, err, field, col))
                 else:
                     column = val.astype("datetime64[D]") if kind == DATE else val
-                    if kind == ID_OR_EMPTY:
+                    if kind in MAY_BE_EMPTY:
                         bad = np.nonzero((err != cs.OK) & ~is_empty)[0]
                     else:
                         bad = np.nonzero(err != cs.OK)[0]
@@ -226,6 +249,11 @@ class _Reader:
             self.meta,
         )
 
+    def _places(self, name: str) -> int:
+        """Decimal places of a numeric column: money/volume decimals, or 0 for integers."""
+        kind = self.spec[name]
+        return self.decimals if kind == DECIMAL else self.volume_decimals if kind == VOLUME else 0
+
     def _message_at(self, name: str, errors: np.ndarray, field: Callable[[int, int], str], col: int, row: int) -> str:
         return self._message(name, int(errors[row]), field(row, col))
 
@@ -235,7 +263,7 @@ class _Reader:
         if self.spec[name] == DATE:
             return f"{name} {text!r} is not a date (YYYY-MM-DD)"
         if code == cs.ERR_PRECISION:
-            places = self.decimals if self.spec[name] == DECIMAL else 0
+            places = self._places(name)
             return f"{name} {text} has more than {places} decimal places"
         if code == cs.ERR_RANGE:
             return f"{name} {text} is out of range"
@@ -278,7 +306,7 @@ class _Reader:
             values = texts[h]
             empty[h] = np.array([not v for v in values], dtype=bool)
             kind = self.spec[h]
-            if kind == TEXT:
+            if kind in (TEXT, TEXT_OR_EMPTY):
                 columns[h] = np.array(values, dtype=np.str_) if values else np.zeros(0, dtype="<U1")
             elif kind in (ID, ID_OR_EMPTY):
                 columns[h] = self._ids(values, line_arr, h, allow_empty=kind == ID_OR_EMPTY)
@@ -315,10 +343,12 @@ class _Reader:
         bad: list[int] = []
         codes: dict[int, int] = {}
         for i, v in enumerate(values):
+            if not v and self.spec[column] in MAY_BE_EMPTY:
+                continue
             try:
                 if not _DECIMAL.match(v):
                     raise ValueError
-                out[i] = to_units(Decimal(v), self.decimals if self.spec[column] == DECIMAL else 0)
+                out[i] = to_units(Decimal(v), self._places(column))
                 if abs(int(out[i])) > 10**17:
                     codes[i] = cs.ERR_RANGE
             except ValueError:
@@ -369,12 +399,34 @@ def _open(path: Path) -> IO[str]:
 
 
 def read_members(path: str | Path) -> Members:
-    """Read a members CSV (``id, sponsor_id, enrolled_on``); an empty ``sponsor_id`` marks a root."""
-    t = _Reader(Path(path), MEMBER_COLUMNS).read()
-    ids, sponsors = t.columns["id"], t.columns["sponsor_id"]
-    if ids.dtype.kind != sponsors.dtype.kind:  # text ids with integer-looking sponsors, or the reverse
+    """Read a members CSV (``id, sponsor_id, enrolled_on``); an empty ``sponsor_id`` marks a root.
+
+    Binary and matrix plans add ``placement_id`` and ``placement_side`` or ``placement_position``.
+    """
+    t = _Reader(Path(path), MEMBER_COLUMNS, optional=PLACEMENT_COLUMNS).read()
+    c = t.columns
+    ids, sponsors = c["id"], c["sponsor_id"]
+    parents = c.get("placement_id")
+    kinds = {ids.dtype.kind, sponsors.dtype.kind} | ({parents.dtype.kind} if parents is not None else set())
+    if len(kinds) > 1:  # text ids with integer-looking sponsors, or the reverse
         ids, sponsors = ids.astype(np.str_), sponsors.astype(np.str_)
-    return Members(ids, sponsors, t.empty["sponsor_id"], t.columns["enrolled_on"], str(path), t.lines)
+        parents = parents.astype(np.str_) if parents is not None else None
+    placed = None
+    if parents is not None or "placement_side" in c or "placement_position" in c:
+        placed = ~t.empty["placement_id"] if parents is not None else np.zeros(len(ids), dtype=bool)
+        parents = parents if parents is not None else ids
+    return Members(
+        ids,
+        sponsors,
+        t.empty["sponsor_id"],
+        c["enrolled_on"],
+        str(path),
+        t.lines,
+        placement_ids=parents,
+        placed=placed,
+        placement_sides=c.get("placement_side"),
+        placement_positions=c.get("placement_position"),
+    )
 
 
 def read_orders(path: str | Path, decimals: int = 2) -> Orders:
@@ -384,9 +436,12 @@ def read_orders(path: str | Path, decimals: int = 2) -> Orders:
     return Orders(c["member_id"], c["date"], c["pv"], c["cv"], decimals, str(path), t.lines)
 
 
-def read_state(path: str | Path, minor_units: int = 2) -> State:
-    """Read a state CSV written by ``compplan close`` (``id, highest_rank, streak, balance`` + a metadata line)."""
-    t = _Reader(Path(path), STATE_COLUMNS, minor_units).read()
+def read_state(path: str | Path, minor_units: int = 2, volume_decimals: int = 2) -> State:
+    """Read a state CSV written by ``compplan close`` (``id, highest_rank, streak, balance`` + a metadata line).
+
+    States of plans with a binary bonus also have ``carry_left, carry_right`` (volume) and ``idle``.
+    """
+    t = _Reader(Path(path), STATE_COLUMNS, minor_units, CARRY_COLUMNS, volume_decimals).read()
     m = t.meta
     end = None
     if m.get("end"):
@@ -401,7 +456,8 @@ def read_state(path: str | Path, minor_units: int = 2) -> State:
     problems.raise_if_any(InputError, title=f"{path}: invalid state")
     c = t.columns
     return State(c["id"], c["highest_rank"], c["streak"], c["balance"], str(path), t.lines, m.get("plan"),
-                 m.get("currency"), m.get("period"), end)  # fmt: skip
+                 m.get("currency"), m.get("period"), end, c.get("carry_left"), c.get("carry_right"),
+                 c.get("idle"))  # fmt: skip
 
 
 def read_events(path: str | Path) -> Events:
@@ -461,6 +517,18 @@ class Column(NamedTuple):
         if ids.dtype.kind == "i":
             return cls.integer(ids if index is None else ids[index])
         return cls.label(np.arange(len(ids)) if index is None else index, [str(t) for t in ids])
+
+    @classmethod
+    def date(cls, days: np.ndarray) -> Column:
+        """ISO dates from day numbers (days since 1970-01-01), through a table of the distinct days."""
+        distinct, index = np.unique(np.asarray(days, dtype=np.int64), return_inverse=True)
+        return cls.label(index, [str(np.datetime64(int(d), "D")) for d in distinct])
+
+    @classmethod
+    def optional_ids(cls, ids: np.ndarray, index: np.ndarray) -> Column:
+        """``ids[index]`` per row, an empty field where ``index < 0``."""
+        index = np.asarray(index, dtype=np.int64)
+        return cls.label(np.where(index < 0, len(ids), index), [*(str(t) for t in ids), ""])
 
 
 def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], preamble: str = "") -> None:

@@ -18,6 +18,8 @@ import numpy as np
 
 from compplan.engine import LINE_KINDS
 from compplan.errors import InputError
+from compplan.genealogy import IdIndex
+from compplan.inputs import Members
 from compplan.io.csvio import Column, write_csv
 
 if TYPE_CHECKING:
@@ -88,6 +90,34 @@ def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
         Column.decimal(result.paid, mdec),
         Column.decimal(result.balance_out, mdec),
     ]
+    if result.plan.binary is not None:
+        header += list(BINARY_COLUMNS)
+        columns += [Column.decimal(result.column(c), vdec) for c in BINARY_COLUMNS]
+    return header, columns
+
+
+#: Member-table columns of plans with a binary bonus (volume units).
+BINARY_COLUMNS = ("leg_left", "leg_right", "carry_left", "carry_right")
+
+
+def state_table(result: CloseResult) -> tuple[list[str], list[Column]]:
+    """Header and columns of ``state.csv`` (docs/semantics.md 3.7)."""
+    plan = result.plan
+    header = ["id", "highest_rank", "streak", "balance"]
+    columns = [
+        Column.ids(result.ids),
+        Column.label(result.highest_rank, plan.rank_names),
+        Column.integer(result.streak),
+        Column.decimal(result.balance_out, plan.minor_units),
+    ]
+    if plan.binary is not None:
+        header += ["carry_left", "carry_right", "idle"]
+        vdec = plan.plan.volume_decimals
+        columns += [
+            Column.decimal(result.column("carry_left"), vdec),
+            Column.decimal(result.column("carry_right"), vdec),
+            Column.integer(result.column("idle")),
+        ]
     return header, columns
 
 
@@ -115,17 +145,7 @@ def write_result(
             f"# compplan state; plan={plan.plan.name}; currency={plan.plan.currency}; period={period.label}; "
             f"end={period.end}\n"
         )
-        write_csv(
-            tmp / "state.csv",
-            ["id", "highest_rank", "streak", "balance"],
-            [
-                Column.ids(result.ids),
-                Column.label(result.highest_rank, plan.rank_names),
-                Column.integer(result.streak),
-                Column.decimal(result.balance_out, mdec),
-            ],
-            preamble,
-        )
+        write_csv(tmp / "state.csv", *state_table(result), preamble)
         awards = result.awards
         texts = [[str(a[i]) for a in awards] for i in range(4)]
         write_csv(
@@ -155,3 +175,41 @@ def write_result(
             )
 
     return write_atomically(out_dir, fill, overwrite)
+
+
+def write_members(members: Members, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a members table (with placement columns when it has them) to one CSV file, atomically."""
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise InputError(f"{target}: file exists; pass --overwrite to replace it")
+    ids = members.ids
+    index = IdIndex(ids)
+    sponsor_row, _ = index.lookup(members.sponsor_ids)
+    header = ["id", "sponsor_id", "enrolled_on"]
+    days = members.enrolled_on.astype("datetime64[D]").astype(np.int64)
+    columns = [
+        Column.ids(ids),
+        Column.optional_ids(ids, np.where(members.is_root, -1, sponsor_row)),
+        Column.date(days),
+    ]
+    if members.placed is not None and members.placement_ids is not None:
+        parent_row, _ = index.lookup(members.placement_ids)
+        header.append("placement_id")
+        columns.append(Column.optional_ids(ids, np.where(members.placed, parent_row, -1)))
+        if members.placement_sides is not None:
+            header.append("placement_side")
+            sides = members.placement_sides
+            columns.append(Column.label(np.where(sides == "L", 0, np.where(sides == "R", 1, 2)), ("L", "R", "")))
+        if members.placement_positions is not None:
+            header.append("placement_position")
+            positions = members.placement_positions
+            columns.append(
+                Column.label(positions, ["", *(str(k) for k in range(1, int(positions.max(initial=0)) + 1))])
+            )
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        write_csv(tmp, header, columns)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

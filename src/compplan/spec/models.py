@@ -51,6 +51,15 @@ RESERVED_COLUMNS = frozenset(
         "volumes",
         "company_cap",
         "balances",
+        "leg_left",
+        "leg_right",
+        "carry_left",
+        "carry_right",
+        "idle",
+        "prior_carry_left",
+        "prior_carry_right",
+        "prior_idle",
+        "placement",
     }
 )
 MAX_LEVELS = 64
@@ -182,17 +191,22 @@ class _LevelRates(_QualifiedBonus):
 PaidDepth = dict[RankName, Annotated[int, Field(ge=0, le=MAX_LEVELS)]] | None
 
 
-class Unilevel(_LevelRates):
-    """Percentage per sponsor-tree level of each downline member's own volume."""
+class _ByLevel(_LevelRates):
+    """Rates by tree level of each downline member's own volume (unilevel and matrix share these fields)."""
 
-    type: Literal["unilevel"]
     basis: VolumeKind = "cv"
     compression: Literal["none", "dynamic"] = "none"
     paid_levels: PaidDepth = None
 
     @property
-    def paid(self) -> dict[str, int] | None:  # noqa: D102
+    def paid(self) -> dict[str, int] | None:
         return self.paid_levels
+
+
+class Unilevel(_ByLevel):
+    """Percentage per sponsor-tree level of each downline member's own volume."""
+
+    type: Literal["unilevel"]
 
 
 class FastStart(_QualifiedBonus):
@@ -353,6 +367,83 @@ class Action(_QualifiedBonus):
     events: Annotated[list[EventAward], Field(min_length=1)]
 
 
+class Binary(_QualifiedBonus):
+    """Binary: a percentage of the weaker placement leg, or cash per pair of leg volume, with carryover."""
+
+    type: Literal["binary"]
+    volume: VolumeKind = Field(default="cv", description="Leg volume kind.")
+    rate: Rate | None = Field(default=None, description="Percentage mode: this rate of the weaker leg.")
+    pair_volume: Volume | None = Field(default=None, description="Pair mode: volume per pair on each side.")
+    pair_cash: Money | None = Field(default=None, description="Pair mode: money per pair.")
+    first_pair_volume: Volume | None = Field(default=None, description="Stronger-side volume of the first pair.")
+    max_pairs: Annotated[int, Field(ge=1, le=10**9)] | None = Field(default=None, description="Pairs paid per period.")
+    min_sponsored_per_side: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
+        default=0, description="Active personally sponsored members needed in each leg."
+    )
+    max_carry: Volume | None = Field(default=None, description="Most volume carried per leg.")
+    flush_after_inactive: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        default=None, description="All carry is forfeited after this many consecutive inactive periods."
+    )
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Binary:
+        pairs = self.pair_volume is not None or self.pair_cash is not None
+        if (self.rate is None) == (not pairs):
+            raise ValueError("give either 'rate' (a percentage of the weaker leg) or 'pair_volume' and 'pair_cash'")
+        if pairs and (self.pair_volume is None or self.pair_cash is None):
+            raise ValueError("pair mode needs both 'pair_volume' and 'pair_cash'")
+        if not pairs and (self.first_pair_volume is not None or self.max_pairs is not None):
+            raise ValueError("'first_pair_volume' and 'max_pairs' go with pair mode ('pair_volume', 'pair_cash')")
+        if self.pair_volume is not None and self.pair_volume == 0:
+            raise ValueError("'pair_volume' must be > 0")
+        if (
+            self.first_pair_volume is not None
+            and self.pair_volume is not None
+            and self.first_pair_volume < self.pair_volume
+        ):
+            raise ValueError("'first_pair_volume' must be at least 'pair_volume'")
+        return self
+
+
+class MatrixBonus(_ByLevel):
+    """Forced matrix: a percentage per placement-tree level of each downline member's own volume."""
+
+    type: Literal["matrix"]
+
+
+class PlacementTree(StrictModel):
+    """The placement tree of binary and matrix bonuses (docs/semantics.md 2, "Placement")."""
+
+    tree: Literal["binary", "matrix"]
+    width: Annotated[int, Field(ge=2, le=64)] | None = Field(default=None, description="Matrix width W.")
+    within_sponsor: StrictBool = Field(default=True, description="Members must sit below their sponsor.")
+    auto: Literal["left", "right", "weaker_leg", "breadth_first"] | None = Field(
+        default=None, description="compplan place: binary left/right/weaker_leg, matrix breadth_first."
+    )
+
+    @model_validator(mode="after")
+    def _fits_tree(self) -> PlacementTree:
+        if self.tree == "matrix" and self.width is None:
+            raise ValueError("a matrix needs 'width' (positions per member, 2..64)")
+        if self.tree == "binary" and self.width not in (None, 2):
+            raise ValueError("a binary tree has width 2; leave 'width' out")
+        if self.tree == "binary" and self.auto == "breadth_first":
+            raise ValueError("binary placement is 'left', 'right' or 'weaker_leg'")
+        if self.tree == "matrix" and self.auto not in (None, "breadth_first"):
+            raise ValueError("matrix placement is 'breadth_first'")
+        return self
+
+    @property
+    def slots(self) -> int:
+        """Children per member: 2 for binary, ``width`` for a matrix."""
+        return 2 if self.tree == "binary" else int(self.width or 2)
+
+    @property
+    def method(self) -> str:
+        """The auto-placement method, defaults applied."""
+        return self.auto or ("weaker_leg" if self.tree == "binary" else "breadth_first")
+
+
 class PayoutCap(StrictModel):
     """Total cash payout at most ``max_share`` of company CV; ``scalable`` bonuses are scaled down to fit."""
 
@@ -395,7 +486,9 @@ Bonus = Annotated[
     | Loyalty
     | Pool
     | TeamGoal
-    | Action,
+    | Action
+    | Binary
+    | MatrixBonus,
     Field(discriminator="type"),
 ]
 BONUS_TYPES: dict[str, type[_Bonus]] = {
@@ -410,6 +503,8 @@ BONUS_TYPES: dict[str, type[_Bonus]] = {
     "pool": Pool,
     "team_goal": TeamGoal,
     "action": Action,
+    "binary": Binary,
+    "matrix": MatrixBonus,
 }
 
 
@@ -422,6 +517,7 @@ class Plan(StrictModel):
     activity: Activity
     ranks: Annotated[list[Rank], Field(min_length=1, max_length=255)]
     bonuses: list[Bonus] = Field(default_factory=list)
+    placement: PlacementTree | None = None
     payout_cap: PayoutCap | None = None
     payout: Payout = Field(default_factory=Payout)
     segments: list[Segment] = Field(default_factory=list)
@@ -460,6 +556,11 @@ class Plan(StrictModel):
     def bonus_ids(self) -> list[str]:
         """Bonus ids in plan order (the member table's bonus columns)."""
         return [b.id for b in self.bonuses]
+
+    @property
+    def binary(self) -> Binary | None:
+        """The plan's binary bonus (at most one), if any."""
+        return next((b for b in self.bonuses if isinstance(b, Binary)), None)
 
 
 Path = tuple[str | int, ...]
@@ -547,7 +648,7 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
             yield from rank_ref((*where, "min_rank"), bonus.min_rank)
         yield from money((*where, "cap_per_member"), bonus.cap_per_member)
         if isinstance(bonus, _LevelRates):
-            depth_name = "levels" if isinstance(bonus, Unilevel) else "generations"
+            depth_name = "levels" if isinstance(bonus, (Unilevel, MatrixBonus)) else "generations"
             for name, n in (bonus.paid or {}).items():
                 yield from rank_ref((*where, f"paid_{depth_name}", name), name)
                 if bonus.rates is not None and n > len(bonus.rates):
@@ -606,6 +707,34 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
                         f"event {ev.event!r} is already listed at events[{kinds[ev.event]}]",
                     )
                 kinds.setdefault(ev.event, e)
+        elif isinstance(bonus, Binary):
+            for field in ("pair_volume", "first_pair_volume", "max_carry"):
+                yield from volume((*where, field), getattr(bonus, field))
+            yield from money((*where, "pair_cash"), bonus.pair_cash)
+            tree = plan.placement.tree if plan.placement is not None else None
+            if tree != "binary":
+                yield (
+                    (*where, "type"),
+                    "needs_placement",
+                    "a binary bonus needs a binary placement tree: add 'placement: {tree: binary}' to the plan"
+                    if tree is None
+                    else "a binary bonus needs 'placement: {tree: binary}', not a matrix",
+                )
+            first = next(j for j, x in enumerate(plan.bonuses) if isinstance(x, Binary))
+            if first != b:
+                yield (
+                    (*where, "type"),
+                    "second_binary",
+                    f"a plan has at most one binary bonus (the carry belongs to the member); bonuses[{first}] is one",
+                )
+        elif isinstance(bonus, MatrixBonus):
+            tree = plan.placement.tree if plan.placement is not None else None
+            if tree != "matrix":
+                yield (
+                    (*where, "type"),
+                    "needs_placement",
+                    "a matrix bonus needs 'placement: {tree: matrix, width: W}' in the plan",
+                )
         elif isinstance(bonus, RankAdvancement):
             for name, award in bonus.awards.items():
                 yield from rank_ref((*where, "awards", name), name)

@@ -1,0 +1,312 @@
+"""The placement tree of binary and matrix plans: validation, relabelling, and ``compplan place``.
+
+The placement tree sits beside the sponsor tree (docs/semantics.md 2, "Placement"). It is validated and
+relabelled once into its own depth-first preorder (children by slot), so binary leg volumes are subtree sums
+and a matrix is a unilevel walk over it. Positions map to and from the sponsor tree's positions, so every
+value the engine holds stays in sponsor-tree positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from compplan.errors import InputError, ProblemCollector
+from compplan.genealogy import Genealogy, _report_cycles, add_rows
+from compplan.inputs import BoolArray, Int64Array, Members, format_id
+from compplan.kernels import placement as kp
+from compplan.kernels.tree import preorder, tree_arrays
+from compplan.spec.models import Binary, MatrixBonus, PlacementTree, Plan
+
+SIDES = ("L", "R")
+
+
+def needs_placement(plan: Plan) -> bool:
+    """Whether the plan has a bonus paid over the placement tree."""
+    return any(isinstance(b, (Binary, MatrixBonus)) for b in plan.bonuses)
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """A validated placement forest in its own preorder.
+
+    Attributes
+    ----------
+    order : int64[n]
+        ``order[p]`` = sponsor-tree position of the member at placement position ``p``.
+    position : int64[n]
+        ``position[v]`` = placement position of the member at sponsor-tree position ``v``.
+    parent, end, depth : int64[n]
+        Placement parent position (-1 for a root), subtree end (``[p, end[p])``) and depth, by placement
+        position.
+    child : int64[slots, n]
+        ``child[k, p]`` = placement position of the member in slot ``k`` (0-based) of ``p``, or -1.
+    """
+
+    order: Int64Array
+    position: Int64Array
+    parent: Int64Array
+    end: Int64Array
+    depth: Int64Array
+    child: Int64Array
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    @classmethod
+    def build(cls, tree: Genealogy, spec: PlacementTree) -> Placement:
+        """Validate the members' placement columns against ``spec`` and relabel the placement tree.
+
+        Raises
+        ------
+        InputError
+            Every unplaced member, bad side or position, unknown parent, taken slot, cycle, and (with
+            ``within_sponsor``) member outside its sponsor's placement subtree, each with its id and line.
+        """
+        parent_c, slot_c = _canonical_links(tree, spec, unplaced_ok=False)
+        n = len(tree)
+        problems = ProblemCollector()
+        # slot order: siblings sorted by slot, roots (slot -1) first in canonical order
+        by_slot = np.argsort(slot_c, kind="stable").astype(np.int64)
+        rank = np.empty(n, dtype=np.int64)
+        rank[by_slot] = np.arange(n, dtype=np.int64)
+        parent_r = np.where(parent_c[by_slot] >= 0, rank[np.maximum(parent_c[by_slot], 0)], -1)
+        order_r, position_r, visited = preorder(parent_r)
+        if visited < n:
+            members = tree.members
+            _report_cycles(
+                parent_r, position_r, tree.ids[by_slot], tree.input_row[by_slot], members, problems, "placement"
+            )
+            problems.raise_if_any(InputError, title=f"{members.source}: the placement tree has a cycle")
+        parent_p, end_p, depth_p = tree_arrays(order_r, position_r, parent_r)
+        canon_at = by_slot[order_r]  # canonical row at each placement position
+        order = tree.position[canon_at]
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n, dtype=np.int64)
+        child = np.full((spec.slots, n), -1, dtype=np.int64)
+        has = parent_p >= 0
+        child[slot_c[canon_at][has], parent_p[has]] = np.nonzero(has)[0]
+        placement = cls(order, position, parent_p, end_p, depth_p, child)
+        if spec.within_sponsor:
+            _check_within_sponsor(tree, placement)
+        return placement
+
+
+def _check_within_sponsor(tree: Genealogy, placement: Placement) -> None:
+    """Every member with a sponsor must sit strictly below it in the placement tree."""
+    v = np.nonzero(tree.parent >= 0)[0]
+    p = placement.position[v]
+    s = placement.position[tree.parent[v]]
+    outside = v[(p <= s) | (p >= placement.end[s])]
+    if not len(outside):
+        return
+    problems = ProblemCollector()
+    canon = np.sort(tree.order[outside])
+    add_rows(
+        problems,
+        "outside_sponsor",
+        canon,
+        lambda c: (
+            f"member {format_id(tree.ids[c])} is placed outside the placement subtree of its sponsor "
+            f"{format_id(tree.ids[tree.order[tree.parent[tree.position[c]]]])} (placement.within_sponsor is true)"
+        ),
+        tree.where,
+    )
+    problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
+
+
+def _canonical_links(tree: Genealogy, spec: PlacementTree, unplaced_ok: bool) -> tuple[Int64Array, Int64Array]:
+    """Placement parent and 0-based slot per canonical row; -1/-1 for roots, -2/-1 for unplaced members.
+
+    Checks sides / positions, unknown parents, self-placement and taken slots; with ``unplaced_ok`` false, a
+    member with a sponsor and no placement is an error.
+    """
+    members = tree.members
+    n = len(tree)
+    rows = tree.input_row  # canonical -> input row
+    problems = ProblemCollector()
+    title = f"{members.source}: invalid placements"
+    binary = spec.tree == "binary"
+    column = "placement_side" if binary else "placement_position"
+    placed = members.placed[rows] if members.placed is not None else np.zeros(n, dtype=bool)
+    has_sponsor = ~members.is_root[rows]
+    slot = np.full(n, -1, dtype=np.int64)
+    given = np.zeros(n, dtype=bool)
+    if binary and members.placement_sides is not None:
+        text = members.placement_sides[rows]
+        given = text != ""
+        slot = np.where(text == "L", 0, np.where(text == "R", 1, -1)).astype(np.int64)
+        add_rows(
+            problems,
+            "bad_placement_side",
+            np.nonzero(given & (slot < 0))[0],
+            lambda c: f"member {format_id(tree.ids[c])}: placement_side {str(text[c])!r} is not L or R",
+            tree.where,
+        )
+    elif not binary and members.placement_positions is not None:
+        raw = members.placement_positions[rows]
+        given = raw != 0
+        ok = (raw >= 1) & (raw <= spec.slots)
+        slot = np.where(ok, raw - 1, -1).astype(np.int64)
+        add_rows(
+            problems,
+            "bad_placement_position",
+            np.nonzero(given & ~ok)[0],
+            lambda c: f"member {format_id(tree.ids[c])}: placement_position {int(raw[c])} is not in 1..{spec.slots}",
+            tree.where,
+        )
+    elif placed.any():
+        problems.add("missing_column", f"a {spec.tree} placement needs the column {column!r}", members.source)
+        problems.raise_if_any(InputError, title=title)
+    add_rows(
+        problems,
+        f"missing_{column}",
+        np.nonzero(placed & ~given)[0],
+        lambda c: f"member {format_id(tree.ids[c])}: {column} is empty",
+        tree.where,
+    )
+    if not binary:  # a binary member may state the side it wants before it is placed; a matrix member may not
+        add_rows(
+            problems,
+            f"{column}_without_parent",
+            np.nonzero(~placed & given)[0],
+            lambda c: f"member {format_id(tree.ids[c])}: {column} is given without a placement_id",
+            tree.where,
+        )
+    elif not unplaced_ok:
+        add_rows(
+            problems,
+            f"{column}_without_parent",
+            np.nonzero(~placed & given & ~has_sponsor)[0],
+            lambda c: f"member {format_id(tree.ids[c])}: {column} is given without a placement_id",
+            tree.where,
+        )
+    if not unplaced_ok:
+        add_rows(
+            problems,
+            "unplaced",
+            np.nonzero(~placed & has_sponsor)[0],
+            lambda c: (
+                f"member {format_id(tree.ids[c])} has a sponsor but no placement_id; "
+                "run `compplan place` to fill placements in"
+            ),
+            tree.where,
+        )
+    parent = np.where(has_sponsor, -2, -1).astype(np.int64)
+    placed_rows = np.nonzero(placed)[0]
+    pids = members.placement_ids
+    if len(placed_rows) and pids is not None:
+        found, ok = tree.lookup(pids[rows[placed_rows]])
+        add_rows(
+            problems,
+            "unknown_placement",
+            placed_rows[~ok],
+            lambda c: f"member {format_id(tree.ids[c])}: placement parent {format_id(pids[rows[c]])} is not a member",
+            tree.where,
+        )
+        parent[placed_rows] = np.where(ok, found, -1)
+    problems.raise_if_any(InputError, title=title)
+    slot = np.where(parent == -1, -1, slot)
+    slot = np.where(parent == -2, -1, slot) if not binary or not unplaced_ok else slot
+    linked = np.nonzero(parent >= 0)[0]
+    key = parent[linked] * (spec.slots + 1) + slot[linked]
+    sort = np.argsort(key, kind="stable")
+    same = np.nonzero(key[sort][1:] == key[sort][:-1])[0]
+    add_rows(
+        problems,
+        "slot_taken",
+        linked[sort[same + 1]],
+        lambda c: (
+            f"member {format_id(tree.ids[c])}: slot {_slot_name(spec, int(slot[c]))} of "
+            f"{format_id(tree.ids[parent[c]])} is already taken"
+        ),
+        tree.where,
+    )
+    problems.raise_if_any(InputError, title=title)
+    return parent, slot
+
+
+def _slot_name(spec: PlacementTree, slot: int) -> str:
+    return SIDES[slot] if spec.tree == "binary" else str(slot + 1)
+
+
+def place(plan: Plan, members: Members) -> Members:
+    """Fill in every missing placement (docs/semantics.md 2, ``compplan place``).
+
+    Returns the members in canonical id order with ``placement_id`` and the side or position set for everyone
+    but the placement roots. Existing placements are kept.
+
+    Raises
+    ------
+    InputError
+        When the plan has no ``placement`` section, or the members or their existing placements are invalid.
+    """
+    spec = plan.placement
+    if spec is None:
+        raise InputError("the plan has no 'placement' section: add 'placement: {tree: binary}' (or matrix)")
+    tree = Genealogy.build(members)
+    parent, slot = _canonical_links(tree, spec, unplaced_ok=True)
+    n = len(tree)
+    wanted = slot.copy() if spec.tree == "binary" else np.full(n, -1, dtype=np.int64)
+    wanted = np.where(parent == -2, wanted, -1)
+    slot = np.where(parent == -2, -1, slot)
+    sponsor = np.where(tree.parent[tree.position] >= 0, tree.order[np.maximum(tree.parent[tree.position], 0)], -1)
+    child = np.full((spec.slots, n), -1, dtype=np.int64)
+    linked = np.nonzero(parent >= 0)[0]
+    child[slot[linked], parent[linked]] = linked
+    size = _component_sizes(parent)
+    todo = np.nonzero(parent == -2)[0]
+    enrolled = tree.enrolled[tree.position[todo]]
+    todo = todo[np.lexsort((todo, enrolled))]
+    method = {"left": kp.LEFT, "right": kp.RIGHT, "weaker_leg": kp.WEAKER, "breadth_first": kp.BREADTH_FIRST}
+    if len(todo):
+        _check_no_cycle(tree, parent)
+        parent, slot = kp.auto_place(sponsor, todo, parent, slot, child, size, wanted, method[spec.method])
+    return _placed_members(tree, parent, slot, spec)
+
+
+def _component_sizes(parent: Int64Array) -> Int64Array:
+    """Placement-subtree size of every member in the forest of existing placements (unplaced = roots)."""
+    roots_as = np.where(parent >= 0, parent, -1)
+    order, position, visited = preorder(roots_as)
+    if visited < len(parent):
+        return np.ones(len(parent), dtype=np.int64)  # a cycle: reported by _check_no_cycle
+    _, end, _ = tree_arrays(order, position, roots_as)
+    size = np.empty(len(parent), dtype=np.int64)
+    size[order] = end - np.arange(len(parent))
+    return size
+
+
+def _check_no_cycle(tree: Genealogy, parent: Int64Array) -> None:
+    roots_as = np.where(parent >= 0, parent, -1)
+    _, position, visited = preorder(roots_as)
+    if visited < len(parent):
+        problems = ProblemCollector()
+        _report_cycles(roots_as, position, tree.ids, tree.input_row, tree.members, problems, "placement")
+        problems.raise_if_any(InputError, title=f"{tree.members.source}: the placement tree has a cycle")
+
+
+def _placed_members(tree: Genealogy, parent: Int64Array, slot: Int64Array, spec: PlacementTree) -> Members:
+    members = tree.members
+    rows = tree.input_row
+    placed: BoolArray = parent >= 0
+    ids = tree.ids
+    placement_ids = ids[np.maximum(parent, 0)]  # read only where placed
+    sides = positions = None
+    if spec.tree == "binary":
+        sides = np.where(placed, np.array(SIDES, dtype=np.str_)[np.maximum(slot, 0)], "")
+    else:
+        positions = np.where(placed, slot + 1, 0).astype(np.int64)
+    return replace(
+        members,
+        ids=ids,
+        sponsor_ids=members.sponsor_ids[rows],
+        is_root=members.is_root[rows],
+        enrolled_on=members.enrolled_on[rows],
+        lines=None,
+        placement_ids=placement_ids,
+        placed=placed,
+        placement_sides=sides,
+        placement_positions=positions,
+    )
