@@ -16,7 +16,7 @@ from compplan.errors import InputError, ProblemCollector
 from compplan.genealogy import Genealogy, _report_cycles, add_rows
 from compplan.inputs import BoolArray, Int64Array, Members, format_id
 from compplan.kernels import placement as kp
-from compplan.kernels.tree import preorder, tree_arrays
+from compplan.kernels.tree import tree_arrays
 from compplan.spec.models import Binary, MatrixBonus, PlacementTree, Plan
 
 SIDES = ("L", "R")
@@ -41,7 +41,8 @@ class Placement:
         Placement parent position (-1 for a root), subtree end (``[p, end[p])``) and depth, by placement
         position.
     child : int64[slots, n]
-        ``child[k, p]`` = placement position of the member in slot ``k`` (0-based) of ``p``, or -1.
+        Binary trees: ``child[k, p]`` = placement position of the member on side ``k`` (0 left, 1 right) of
+        ``p``, or -1. Empty (no rows) for a matrix, whose bonus only walks upwards.
     """
 
     order: Int64Array
@@ -67,26 +68,20 @@ class Placement:
         parent_c, slot_c = _canonical_links(tree, spec, unplaced_ok=False)
         n = len(tree)
         problems = ProblemCollector()
-        # slot order: siblings sorted by slot, roots (slot -1) first in canonical order
-        by_slot = np.argsort(slot_c, kind="stable").astype(np.int64)
-        rank = np.empty(n, dtype=np.int64)
-        rank[by_slot] = np.arange(n, dtype=np.int64)
-        parent_r = np.where(parent_c[by_slot] >= 0, rank[np.maximum(parent_c[by_slot], 0)], -1)
-        order_r, position_r, visited = preorder(parent_r)
-        if visited < n:
+        order_c, position_c, visited, taken = kp.slot_preorder(parent_c, slot_c, spec.slots)
+        _report_taken(tree, spec, parent_c, slot_c, np.nonzero(taken)[0], problems)
+        if visited < n and not len(problems.problems):
             members = tree.members
-            _report_cycles(
-                parent_r, position_r, tree.ids[by_slot], tree.input_row[by_slot], members, problems, "placement"
-            )
-            problems.raise_if_any(InputError, title=f"{members.source}: the placement tree has a cycle")
-        parent_p, end_p, depth_p = tree_arrays(order_r, position_r, parent_r)
-        canon_at = by_slot[order_r]  # canonical row at each placement position
-        order = tree.position[canon_at]
+            _report_cycles(parent_c, position_c, tree.ids, tree.input_row, members, problems, "placement")
+        problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
+        parent_p, end_p, depth_p = tree_arrays(order_c, position_c, parent_c)
+        order = tree.position[order_c]  # sponsor-tree position at each placement position
         position = np.empty(n, dtype=np.int64)
         position[order] = np.arange(n, dtype=np.int64)
-        child = np.full((spec.slots, n), -1, dtype=np.int64)
-        has = parent_p >= 0
-        child[slot_c[canon_at][has], parent_p[has]] = np.nonzero(has)[0]
+        child = np.full((spec.slots, n), -1, dtype=np.int64) if spec.tree == "binary" else np.zeros((0, n), np.int64)
+        if spec.tree == "binary":
+            has = parent_p >= 0
+            child[slot_c[order_c][has], parent_p[has]] = np.nonzero(has)[0]
         placement = cls(order, position, parent_p, end_p, depth_p, child)
         if spec.within_sponsor:
             _check_within_sponsor(tree, placement)
@@ -209,22 +204,29 @@ def _canonical_links(tree: Genealogy, spec: PlacementTree, unplaced_ok: bool) ->
     problems.raise_if_any(InputError, title=title)
     slot = np.where(parent == -1, -1, slot)
     slot = np.where(parent == -2, -1, slot) if not binary or not unplaced_ok else slot
-    linked = np.nonzero(parent >= 0)[0]
-    key = parent[linked] * (spec.slots + 1) + slot[linked]
-    sort = np.argsort(key, kind="stable")
-    same = np.nonzero(key[sort][1:] == key[sort][:-1])[0]
+    problems.raise_if_any(InputError, title=title)
+    return parent, slot
+
+
+def _report_taken(
+    tree: Genealogy,
+    spec: PlacementTree,
+    parent: Int64Array,
+    slot: Int64Array,
+    rows: Int64Array,
+    problems: ProblemCollector,
+) -> None:
+    """One problem per member placed in a slot that a member earlier in canonical order already holds."""
     add_rows(
         problems,
         "slot_taken",
-        linked[sort[same + 1]],
+        rows,
         lambda c: (
             f"member {format_id(tree.ids[c])}: slot {_slot_name(spec, int(slot[c]))} of "
             f"{format_id(tree.ids[parent[c]])} is already taken"
         ),
         tree.where,
     )
-    problems.raise_if_any(InputError, title=title)
-    return parent, slot
 
 
 def _slot_name(spec: PlacementTree, slot: int) -> str:
@@ -252,39 +254,26 @@ def place(plan: Plan, members: Members) -> Members:
     wanted = np.where(parent == -2, wanted, -1)
     slot = np.where(parent == -2, -1, slot)
     sponsor = np.where(tree.parent[tree.position] >= 0, tree.order[np.maximum(tree.parent[tree.position], 0)], -1)
+    forest = np.where(parent >= 0, parent, -1)  # unplaced members root their own components for now
+    order, position, visited, taken = kp.slot_preorder(forest, slot, spec.slots)
+    problems = ProblemCollector()
+    _report_taken(tree, spec, parent, slot, np.nonzero(taken)[0], problems)
+    if visited < n and not len(problems.problems):
+        _report_cycles(forest, position, tree.ids, tree.input_row, tree.members, problems, "placement")
+    problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
+    _, end, _ = tree_arrays(order, position, forest)
+    size = np.empty(n, dtype=np.int64)
+    size[order] = end - np.arange(n)  # placement-subtree sizes of the existing forest
     child = np.full((spec.slots, n), -1, dtype=np.int64)
     linked = np.nonzero(parent >= 0)[0]
     child[slot[linked], parent[linked]] = linked
-    size = _component_sizes(parent)
     todo = np.nonzero(parent == -2)[0]
     enrolled = tree.enrolled[tree.position[todo]]
     todo = todo[np.lexsort((todo, enrolled))]
     method = {"left": kp.LEFT, "right": kp.RIGHT, "weaker_leg": kp.WEAKER, "breadth_first": kp.BREADTH_FIRST}
     if len(todo):
-        _check_no_cycle(tree, parent)
         parent, slot = kp.auto_place(sponsor, todo, parent, slot, child, size, wanted, method[spec.method])
     return _placed_members(tree, parent, slot, spec)
-
-
-def _component_sizes(parent: Int64Array) -> Int64Array:
-    """Placement-subtree size of every member in the forest of existing placements (unplaced = roots)."""
-    roots_as = np.where(parent >= 0, parent, -1)
-    order, position, visited = preorder(roots_as)
-    if visited < len(parent):
-        return np.ones(len(parent), dtype=np.int64)  # a cycle: reported by _check_no_cycle
-    _, end, _ = tree_arrays(order, position, roots_as)
-    size = np.empty(len(parent), dtype=np.int64)
-    size[order] = end - np.arange(len(parent))
-    return size
-
-
-def _check_no_cycle(tree: Genealogy, parent: Int64Array) -> None:
-    roots_as = np.where(parent >= 0, parent, -1)
-    _, position, visited = preorder(roots_as)
-    if visited < len(parent):
-        problems = ProblemCollector()
-        _report_cycles(roots_as, position, tree.ids, tree.input_row, tree.members, problems, "placement")
-        problems.raise_if_any(InputError, title=f"{tree.members.source}: the placement tree has a cycle")
 
 
 def _placed_members(tree: Genealogy, parent: Int64Array, slot: Int64Array, spec: PlacementTree) -> Members:

@@ -13,6 +13,70 @@ BREADTH_FIRST = 3
 
 
 @jit
+def slot_preorder(parent, slot, slots):  # type: ignore[no-untyped-def]
+    """Relabel a placement forest into depth-first preorder, children by slot, roots in index order.
+
+    ``parent`` (-1 for a root) and 0-based ``slot`` are by canonical row, so the passes stream over the
+    arrays in that order. Each member has at most ``slots <= 64`` children, one per slot; a child in a slot that
+    is already taken (by a lower row) is marked in ``taken`` and left out.
+
+    Returns
+    -------
+    order, position : int64[n]
+        As :func:`compplan.kernels.tree.preorder` (``position`` is -1 for rows not reached).
+    visited : int
+        Rows reached from a root; fewer than ``n`` without taken slots means a cycle.
+    taken : bool[n]
+        Rows whose slot was already taken.
+    """
+    n = parent.shape[0]
+    mask = np.zeros(n, dtype=np.uint64)
+    taken = np.zeros(n, dtype=np.bool_)
+    count = np.zeros(n + 1, dtype=np.int64)
+    one = np.uint64(1)
+    for v in range(n):
+        p = parent[v]
+        if p >= 0:
+            bit = one << np.uint64(slot[v])
+            if mask[p] & bit:
+                taken[v] = True
+            else:
+                mask[p] |= bit
+                count[p + 1] += 1
+    for v in range(n):
+        count[v + 1] += count[v]
+    children = np.empty(max(count[n], 1), dtype=np.int64)
+    for v in range(n):
+        p = parent[v]
+        if p >= 0 and not taken[v]:
+            below = mask[p] & ((one << np.uint64(slot[v])) - one)
+            rank = 0
+            while below:
+                below &= below - one
+                rank += 1
+            children[count[p] + rank] = v
+    order = np.empty(n, dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    visited = 0
+    for root in range(n):
+        if parent[root] >= 0:
+            continue
+        stack[0] = root
+        top = 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            order[visited] = v
+            position[v] = visited
+            visited += 1
+            for k in range(count[v + 1] - 1, count[v] - 1, -1):  # reversed, so the lowest slot pops first
+                stack[top] = children[k]
+                top += 1
+    return order, position, visited, taken
+
+
+@jit
 def _outside(child, far, start, side):  # type: ignore[no-untyped-def]
     """The last member on the ``side`` edge going down from ``start`` (the outside of that leg).
 
