@@ -411,3 +411,27 @@ def test_leg_volumes_equal_placement_subtree_sums_on_a_random_tree() -> None:
         for side, col in (("L", "leg_left"), ("R", "leg_right")):
             c = kids.get(i, {}).get(side)
             assert r.column(col)[i] == (total(c) if c is not None else 0)
+
+
+def test_statement_and_what_if_on_a_binary_plan() -> None:
+    from compplan.explain import format_statement, statement, what_if
+
+    plan = binary_plan("rate: 10%, min_sponsored_per_side: 1")
+    m = members(TREE)
+    o = orders({2: "100", 3: "50", 4: "30", 5: "20"})
+    s = statement(close(plan, m, o, "2026-10", ledger_for=1), 1)
+    assert s["binary"] == {
+        "leg_left": "150.00",
+        "leg_right": "50.00",
+        "carry_in_left": "0.00",
+        "carry_in_right": "0.00",
+        "carry_left": "100.00",
+        "carry_right": "0.00",
+        "inactive_periods": 1,
+    }
+    assert "weaker leg 50.00 x 10% = 5.00" in format_statement(s)
+    # member 2 sponsored 4 and 5 (both left and right of it); member 3 sponsored nobody: a recruit of 3 is
+    # placed by the plan's auto-placement (weaker leg: left) and is active, but 3 still lacks a right-side one
+    assert what_if(plan, m, o, "2026-10", 3, recruits=1)["total"]["change"] == "0.00"
+    # two recruits, one per side, each buying the activity minimum of 10 points: 10% of 10 = 1.00
+    assert what_if(plan, m, o, "2026-10", 3, recruits=2)["total"]["change"] == "1.00"

@@ -18,6 +18,7 @@ from compplan.errors import EngineError, InputError
 from compplan.inputs import Events, Members, Orders, Period, State
 from compplan.io.csvio import Column
 from compplan.money import format_rate, format_units
+from compplan.placement import needs_placement, place
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,29 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
         "awards": [
             {"bonus": a[1], "rank": a[2], "award": a[3]} for a in result.awards if a[0] == _plain(result.ids[row])
         ],
+        "binary": _binary_legs(result, row),
+    }
+
+
+def _binary_legs(result: CloseResult, row: int) -> dict[str, Any] | None:
+    """Leg volumes, carry in and out, and inactive periods of a binary plan (docs/semantics.md ``binary``)."""
+    if result.plan.binary is None:
+        return None
+    vdec = result.plan.plan.volume_decimals
+    pos = int(result.position[row])
+    v = result.values
+
+    def volume(name: str) -> str:
+        return format_units(int(v[name][pos]), vdec)
+
+    return {
+        "leg_left": volume("leg_left"),
+        "leg_right": volume("leg_right"),
+        "carry_in_left": volume("prior_carry_left"),
+        "carry_in_right": volume("prior_carry_right"),
+        "carry_left": volume("carry_left"),
+        "carry_right": volume("carry_right"),
+        "inactive_periods": int(v["idle"][pos]),
     }
 
 
@@ -187,6 +211,19 @@ def _append(ids: np.ndarray, more: list[Any]) -> np.ndarray:
     if ids.dtype.kind in "iu" and all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in more):
         return np.concatenate([ids.astype(np.int64), np.array(more, dtype=np.int64)])
     return np.concatenate([ids.astype(np.str_), np.array([str(x) for x in more], dtype=np.str_)])
+
+
+def _unplaced(members: Members, n: int) -> dict[str, Any]:
+    """Placement columns for ``members`` followed by ``n`` members not placed yet."""
+    if members.placed is None or members.placement_ids is None:
+        return {}
+    sides, positions = members.placement_sides, members.placement_positions
+    return {
+        "placement_ids": _append(members.placement_ids, [members.ids[0]] * n),
+        "placed": np.concatenate([members.placed, np.zeros(n, dtype=bool)]),
+        "placement_sides": None if sides is None else np.concatenate([sides, np.full(n, "", dtype=sides.dtype)]),
+        "placement_positions": None if positions is None else np.concatenate([positions, np.zeros(n, np.int64)]),
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -208,6 +245,12 @@ def format_statement(s: dict[str, Any]) -> str:
     ]
     for req in r["requirements"]:
         out.append(f"  [x] {req['text']}")
+    if s.get("binary"):
+        b = s["binary"]
+        out.append(
+            f"Binary legs: left {b['leg_left']} + carry {b['carry_in_left']}, right {b['leg_right']} + carry "
+            f"{b['carry_in_right']}; carried on: left {b['carry_left']}, right {b['carry_right']}"
+        )
     if r["next"] is not None:
         nxt = r["next"]
         out.append(f"Next rank {nxt['rank']}: " + ("every requirement met" if nxt["met"] else "missing:"))
@@ -219,6 +262,10 @@ def format_statement(s: dict[str, Any]) -> str:
         for line in b["lines"]:
             if line["kind"] != "line":
                 out.append(f"      {line['kind'].replace('_', ' ')}: {line['amount']}")
+            elif b["type"] == "binary" and line["rate"] == "0%":
+                out.append(f"      {line['level']} pairs paid (volume paired {line['basis']}): {line['amount']}")
+            elif b["type"] == "binary":
+                out.append(f"      weaker leg {line['basis']} x {line['rate']} = {line['amount']}")
             elif line["rate"] == "0%":
                 out.append(f"      from {line['source']}: {line['amount']}")
             else:
@@ -342,7 +389,10 @@ def what_if(
             np.concatenate([members.is_root, np.zeros(n, dtype=bool)]),
             np.concatenate([members.enrolled_on, np.full(n, np.datetime64(period.start, "D"))]),
             members.source,
+            **_unplaced(members, n),
         )
+        if plan.placement is not None and needs_placement(plan):
+            new_members = place(plan, new_members)  # the recruits go where the plan's auto-placement puts them
     minimum = to_units(max(plan.activity.min_pv, plan.activity.min_cv), orders.decimals, "min_pv")
     add_ids = ([target] if extra_pv else []) + new_ids
     add_pvs = ([extra_pv] if extra_pv else []) + [minimum] * len(new_ids)
