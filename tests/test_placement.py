@@ -435,3 +435,14 @@ def test_statement_and_what_if_on_a_binary_plan() -> None:
     assert what_if(plan, m, o, "2026-10", 3, recruits=1)["total"]["change"] == "0.00"
     # two recruits, one per side, each buying the activity minimum of 10 points: 10% of 10 = 1.00
     assert what_if(plan, m, o, "2026-10", 3, recruits=2)["total"]["change"] == "1.00"
+
+
+def test_synthetic_demo_and_simulation_are_placed_by_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    from compplan.simulate import simulate
+    from compplan.spec import load_plan
+
+    assert main(["demo", "--plan", str(ROOT / "plans" / "binary_weekly.yaml"), "--members", "2000"]) == 0
+    assert "binary" in capsys.readouterr().out
+    history = simulate(load_plan(ROOT / "plans" / "forced_matrix.yaml"), 800, 3, seed=3)
+    assert [h["members"] for h in history] == sorted(h["members"] for h in history)
+    assert all(float(h["bonuses"]["matrix"]) > 0 for h in history)

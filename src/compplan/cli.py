@@ -24,6 +24,7 @@ from compplan.money import format_units
 
 if TYPE_CHECKING:
     from compplan.inputs import Members, Orders
+    from compplan.spec import Plan
 
 
 def _percent(fraction: Decimal) -> str:
@@ -210,9 +211,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         members, orders = _read_inputs(args.members, args.orders, plan_a.plan.volume_decimals)
         source = f"{args.members}, {args.orders}"
     else:
-        from compplan.synthetic import generate
-
-        members, orders = generate(args.synthetic, period=args.period, seed=args.seed)
+        members, orders = _synthetic(
+            plan_a if plan_a.placement is not None else plan_b, args.synthetic, args.period, args.seed
+        )
         source = f"a synthetic network of {args.synthetic:,} members (seed {args.seed})"
     period = Period.parse(args.period)
     d = plan_diff(close(plan_a, members, orders, period), close(plan_b, members, orders, period), args.top)
@@ -278,9 +279,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.members and args.orders:
         members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
     else:
-        from compplan.synthetic import generate
-
-        members, orders = generate(args.synthetic, period=args.period, seed=args.seed)
+        members, orders = _synthetic(plan, args.synthetic, args.period, args.seed)
     state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
     page = render_report(close(plan, members, orders, Period.parse(args.period), state=state, events=events))
@@ -348,12 +347,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from compplan.engine import close
     from compplan.io.output import write_result
     from compplan.spec import load_plan
-    from compplan.synthetic import generate
 
     plan_path = Path(args.plan) if args.plan else _shipped_plan("wellness_unilevel.yaml")
     plan = load_plan(plan_path)
     t0 = time.perf_counter()
-    members, orders = generate(args.members, period=args.period, seed=args.seed)
+    members, orders = _synthetic(plan, args.members, args.period, args.seed)
     t1 = time.perf_counter()
     result = close(plan, members, orders, args.period, ledger=bool(args.out))
     t2 = time.perf_counter()
@@ -374,6 +372,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         write_result(result, args.out, overwrite=args.overwrite)
         print(f"  wrote {args.out}/")
     return 0
+
+
+def _synthetic(plan: Plan, n: int, period: str, seed: int) -> tuple[Members, Orders]:
+    """A seeded synthetic network, placed by the plan's auto-placement when it pays over a placement tree."""
+    from compplan.placement import needs_placement, place
+    from compplan.synthetic import generate
+
+    members, orders = generate(n, period=period, seed=seed)
+    if plan.placement is not None and needs_placement(plan):
+        members = place(plan, members)
+    return members, orders
 
 
 def _shipped_plan(name: str) -> Path:

@@ -18,7 +18,7 @@ from compplan.errors import EngineError, InputError
 from compplan.inputs import Events, Members, Orders, Period, State
 from compplan.io.csvio import Column
 from compplan.money import format_rate, format_units
-from compplan.placement import needs_placement, place
+from compplan.placement import needs_placement, place, unplaced_columns
 
 
 @dataclass(frozen=True)
@@ -213,19 +213,6 @@ def _append(ids: np.ndarray, more: list[Any]) -> np.ndarray:
     return np.concatenate([ids.astype(np.str_), np.array([str(x) for x in more], dtype=np.str_)])
 
 
-def _unplaced(members: Members, n: int) -> dict[str, Any]:
-    """Placement columns for ``members`` followed by ``n`` members not placed yet."""
-    if members.placed is None or members.placement_ids is None:
-        return {}
-    sides, positions = members.placement_sides, members.placement_positions
-    return {
-        "placement_ids": _append(members.placement_ids, [members.ids[0]] * n),
-        "placed": np.concatenate([members.placed, np.zeros(n, dtype=bool)]),
-        "placement_sides": None if sides is None else np.concatenate([sides, np.full(n, "", dtype=sides.dtype)]),
-        "placement_positions": None if positions is None else np.concatenate([positions, np.zeros(n, np.int64)]),
-    }
-
-
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -389,7 +376,7 @@ def what_if(
             np.concatenate([members.is_root, np.zeros(n, dtype=bool)]),
             np.concatenate([members.enrolled_on, np.full(n, np.datetime64(period.start, "D"))]),
             members.source,
-            **_unplaced(members, n),
+            **unplaced_columns(members, n),
         )
         if plan.placement is not None and needs_placement(plan):
             new_members = place(plan, new_members)  # the recruits go where the plan's auto-placement puts them

@@ -9,6 +9,7 @@ value the engine holds stays in sponsor-tree positions.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -274,6 +275,24 @@ def place(plan: Plan, members: Members) -> Members:
     if len(todo):
         parent, slot = kp.auto_place(sponsor, todo, parent, slot, child, size, wanted, method[spec.method])
     return _placed_members(tree, parent, slot, spec)
+
+
+def unplaced_columns(members: Members, n: int) -> dict[str, Any]:
+    """Keyword arguments for :class:`Members`: the placement columns of ``members`` and ``n`` unplaced rows more.
+
+    For a members table that appends ``n`` new members (what-if recruits, a simulated month's recruits) to
+    ``members``; :func:`place` then places only the new ones. Empty when ``members`` has no placements.
+    """
+    if members.placed is None or members.placement_ids is None:
+        return {}
+    sides, positions, parents = members.placement_sides, members.placement_positions, members.placement_ids
+    filler = np.full(n, parents[0] if len(parents) else 0, dtype=parents.dtype)
+    return {
+        "placement_ids": np.concatenate([parents, filler]),
+        "placed": np.concatenate([members.placed, np.zeros(n, dtype=bool)]),
+        "placement_sides": None if sides is None else np.concatenate([sides, np.full(n, "", dtype=sides.dtype)]),
+        "placement_positions": None if positions is None else np.concatenate([positions, np.zeros(n, np.int64)]),
+    }
 
 
 def _placed_members(tree: Genealogy, parent: Int64Array, slot: Int64Array, spec: PlacementTree) -> Members:

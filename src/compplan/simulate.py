@@ -23,6 +23,7 @@ import numpy as np
 
 from compplan.engine import close
 from compplan.inputs import Members, Orders, Period, State
+from compplan.placement import needs_placement, place, unplaced_columns
 from compplan.spec.models import Plan
 from compplan.synthetic import generate
 
@@ -51,7 +52,8 @@ def simulate(
     rng = np.random.default_rng(seed)
     period = _month(start, 0)
     m, orders = generate(members, period=period, seed=seed)
-    ids, sponsors, roots, enrolled = m.ids.copy(), m.sponsor_ids.copy(), m.is_root.copy(), m.enrolled_on.copy()
+    by_id = np.argsort(m.ids, kind="stable")  # keep canonical (ascending id) order: recruits get larger ids
+    ids, sponsors, roots, enrolled = m.ids[by_id], m.sponsor_ids[by_id], m.is_root[by_id], m.enrolled_on[by_id]
     by_id = np.argsort(ids)
     usual = np.zeros(len(ids), dtype=np.int64)
     np.add.at(usual, by_id[np.searchsorted(ids[by_id], orders.member_ids)], orders.pv)  # exact int sums
@@ -62,6 +64,7 @@ def simulate(
     state: State | None = None
     history = []
     last_active = np.zeros(len(ids), dtype=bool)
+    placed: Members | None = None
     for k in range(months):
         if k:
             period = _month(start, k)
@@ -85,7 +88,14 @@ def simulate(
             buy = alive & (rng.random(len(ids)) < chance)
             orders = _orders(rng, ids, enrolled, usual, buy, period)
             bought = buy
-        result = close(plan, Members(ids, sponsors, roots, enrolled, "simulated members"), orders, period, state=state)
+        month = Members(ids, sponsors, roots, enrolled, "simulated members")
+        if needs_placement(plan):  # last month's placements stay; this month's recruits are placed by the plan
+            if placed is not None:
+                month = Members(
+                    ids, sponsors, roots, enrolled, month.source, **unplaced_columns(placed, len(ids) - len(placed))
+                )
+            month = placed = place(plan, month)
+        result = close(plan, month, orders, period, state=state)
         state = result.state()
         last_active = result.active[np.searchsorted(result.ids, ids)]  # integer ids: canonical order = sorted
         s = result.summary
