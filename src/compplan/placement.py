@@ -265,9 +265,9 @@ def place(plan: Plan, members: Members) -> Members:
     _, end, _ = tree_arrays(order, position, forest)
     size = np.empty(n, dtype=np.int64)
     size[order] = end - np.arange(n)  # placement-subtree sizes of the existing forest
-    child = np.full((spec.slots, n), -1, dtype=np.int64)
+    child = np.full((n, spec.slots), -1, dtype=np.int32)
     linked = np.nonzero(parent >= 0)[0]
-    child[slot[linked], parent[linked]] = linked
+    child[parent[linked], slot[linked]] = linked
     todo = np.nonzero(parent == -2)[0]
     enrolled = tree.enrolled[tree.position[todo]]
     todo = todo[np.lexsort((todo, enrolled))]

@@ -80,22 +80,22 @@ def slot_preorder(parent, slot, slots):  # type: ignore[no-untyped-def]
 def _outside(child, far, start, side):  # type: ignore[no-untyped-def]
     """The last member on the ``side`` edge going down from ``start`` (the outside of that leg).
 
-    ``far[side, x]`` remembers a member further down the same edge; paths are compressed, so a long edge is
+    ``far[x, side]`` remembers a member further down the same edge; paths are compressed, so a long edge is
     walked once overall rather than once per placement.
     """
     y = start
     while True:
-        z = far[side, y]
+        z = far[y, side]
         if z >= 0 and z != y:
             y = z
-        c = child[side, y]
+        c = child[y, side]
         if c < 0:
             break
         y = c
     w = start
     while w != y:
-        nxt = far[side, w] if far[side, w] >= 0 and far[side, w] != w else child[side, w]
-        far[side, w] = y
+        nxt = far[w, side] if far[w, side] >= 0 and far[w, side] != w else child[w, side]
+        far[w, side] = y
         w = nxt
     return y
 
@@ -103,7 +103,7 @@ def _outside(child, far, start, side):  # type: ignore[no-untyped-def]
 @jit
 def _first_free(child, start, queue):  # type: ignore[no-untyped-def]
     """Breadth-first from ``start`` (children by slot): the first member with a free slot, and that slot."""
-    slots = child.shape[0]
+    slots = child.shape[1]
     head = 0
     tail = 1
     queue[0] = start
@@ -111,7 +111,7 @@ def _first_free(child, start, queue):  # type: ignore[no-untyped-def]
         x = queue[head]
         head += 1
         for k in range(slots):
-            c = child[k, x]
+            c = child[x, k]
             if c < 0:
                 return x, k
             queue[tail] = c
@@ -123,19 +123,26 @@ def _first_free(child, start, queue):  # type: ignore[no-untyped-def]
 def auto_place(sponsor, order, parent, slot, child, size, wanted, method):  # type: ignore[no-untyped-def]
     """Place every member of ``order`` (canonical rows, already sorted by enrolment then id) in turn.
 
-    ``parent``/``slot``/``child`` hold the existing placements (``parent = -2`` marks an unplaced member,
-    ``-1`` a placement root) and are completed in place. ``size`` is each member's placement-subtree size
-    (kept up to date for ``weaker_leg``); ``wanted`` a member's own side (0/1) or -1. An unplaced sponsor is
-    placed before its recruits.
+    ``parent``/``slot`` hold the existing placements (``parent = -2`` marks an unplaced member, ``-1`` a
+    placement root) and ``child[x, k]`` the member in slot ``k`` of ``x``; all three are completed in place.
+    ``size`` is each member's placement-subtree size (kept up to date for ``weaker_leg``); ``wanted`` a member's
+    own side (0/1) or -1. An unplaced sponsor is placed before its recruits.
+
+    The weaker-leg rule adds each newcomer to the size of every placement ancestor, a walk up the tree that is
+    bound by memory latency, so parent and size are interleaved in one int32 table (one cache line per step).
     """
     n = parent.shape[0]
-    far = np.full((child.shape[0], n), -1, dtype=np.int64)
-    queue = np.empty(max(n, 1), dtype=np.int64)
+    link = np.empty((n, 2), dtype=np.int32)  # [parent, subtree size]
+    for v in range(n):
+        link[v, 0] = parent[v]
+        link[v, 1] = size[v]
+    far = np.full((n, child.shape[1]), -1, dtype=np.int32)
+    queue = np.empty(max(n, 1), dtype=np.int32)
     chain = np.empty(max(n, 1), dtype=np.int64)
     for i in range(order.shape[0]):
         top = 0
         v = order[i]
-        while v >= 0 and parent[v] == -2:
+        while v >= 0 and link[v, 0] == -2:
             chain[top] = v
             top += 1
             v = sponsor[v]
@@ -149,19 +156,22 @@ def auto_place(sponsor, order, parent, slot, child, size, wanted, method):  # ty
                 k = wanted[u]
                 if k < 0:
                     if method == WEAKER:
-                        a, b = child[LEFT, s], child[RIGHT, s]
-                        size_a = size[a] if a >= 0 else 0
-                        size_b = size[b] if b >= 0 else 0
+                        a, b = child[s, LEFT], child[s, RIGHT]
+                        size_a = link[a, 1] if a >= 0 else 0
+                        size_b = link[b, 1] if b >= 0 else 0
                         k = LEFT if size_a <= size_b else RIGHT
                     else:
                         k = method
                 x = _outside(child, far, s, k)
-            parent[u] = x
+            link[u, 0] = x
             slot[u] = k
-            child[k, x] = u
+            child[x, k] = u
             if method == WEAKER:
+                add = link[u, 1]
                 a = x
                 while a >= 0:
-                    size[a] += size[u]
-                    a = parent[a]
+                    link[a, 1] += add
+                    a = link[a, 0]
+    for v in range(n):
+        parent[v] = link[v, 0]
     return parent, slot
