@@ -277,3 +277,23 @@ def test_dates_are_validated_exactly(tmp_path: Path) -> None:
         f"{p}:3: enrolled_on '2023-02-29' is not a date (YYYY-MM-DD)",
         f"{p}:4: enrolled_on '2024-13-01' is not a date (YYYY-MM-DD)",
     ]
+
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_characters=',"\n\r', blacklist_categories=("Cs", "Cc")), min_size=0, max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_TEXT.filter(lambda t: t.strip() != ""), st.integers(0, 5)), min_size=1, max_size=30))
+def test_text_columns_read_the_same_on_both_paths(tmp_path_factory: pytest.TempPathFactory, rows: list) -> None:
+    """The fast path cuts text fields out with numpy (stripped, UTF-8, any width); the csv module must agree."""
+    d = tmp_path_factory.mktemp("text")
+    rows = [*rows, ("  " + "x" * 300 + " ", 1)]  # one field past the vectorised width
+    header = "# compplan state; plan=P\nid,highest_rank,streak,balance\n"
+    plain, quoted = d / "plain.csv", d / "quoted.csv"
+    plain.write_text(header + "".join(f"{i},{k},{s},0.00\n" for i, (k, s) in enumerate(rows)), encoding="utf-8")
+    quoted.write_text(header + "".join(f'"{i}","{k}",{s},0.00\n' for i, (k, s) in enumerate(rows)), encoding="utf-8")
+    a, b = read_state(plain), read_state(quoted)
+    assert a.highest_rank.tolist() == b.highest_rank.tolist() == [k.strip() for k, _ in rows]
+    assert a.streak.tolist() == b.streak.tolist() == [s for _, s in rows]

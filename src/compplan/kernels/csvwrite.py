@@ -11,6 +11,8 @@ from compplan.kernels._jit import jit
 COL_INT = 0
 COL_DECIMAL = 1
 COL_LABEL = 2
+COL_INT_OR_EMPTY = 3  # an integer, or an empty field for EMPTY
+EMPTY = -(2**63)
 
 
 @jit
@@ -68,12 +70,14 @@ def format_rows(values, kinds, decimals, row_decimals, label_bytes, label_start,
                     out[pos] = label_bytes[j]
                     pos += 1
                 continue
+            if kind == COL_INT_OR_EMPTY and v == EMPTY:
+                continue
             if v < 0:
                 out[pos] = 45
                 pos += 1
                 v = -v
             places = decimals[c] if decimals[c] >= 0 else row_decimals[r]
-            if kind == COL_INT or places == 0:
+            if kind != COL_DECIMAL or places == 0:
                 pos = _put_uint(out, pos, v)
                 continue
             scale = 1
