@@ -3,11 +3,15 @@
 Written from docs/semantics.md alone: plain Python, exact ``decimal.Decimal`` arithmetic, dicts and simple loops.
 It shares no code with the engine (only the pydantic plan models of ``compplan.spec`` are used, as input, and
 ``run_order`` from the same module for the documented matching order). Readable rather than fast; no input
-validation (inputs are assumed valid).
+validation (inputs are assumed valid), except the placement tree's: :func:`placement_problems` lists the documented
+placement errors, so tests can check that the engine refuses exactly those inputs.
+
+Binary and matrix plans (docs/semantics.md 2 "Placement", 3.4): member rows carry ``placement_id`` and the side or
+position; :func:`reference_place` is ``compplan place``, one member at a time.
 
 Units used here (not the engine's scaled integers):
 
-* volumes (pv, cv, gv, qv, volume basis): ``Decimal`` points;
+* volumes (pv, cv, gv, qv, volume basis, binary legs and carry): ``Decimal`` points;
 * rates: ``Decimal`` fractions (``5%`` is ``Decimal("0.05")``);
 * money (ledger amounts, money basis, bonus columns, totals, balances): ``Decimal`` currency units, exact to the
   plan's minor units.
@@ -15,6 +19,7 @@ Units used here (not the engine's scaled integers):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import itertools
@@ -41,11 +46,15 @@ from compplan.spec.models import (
 )
 
 MemberId = Any  # an int or a str
-MemberRow = tuple[MemberId, MemberId | None, datetime.date]
+#: ``(id, sponsor id or None, enrolled_on)``, or with a placement (binary and matrix plans, docs/semantics.md 2):
+#: ``(id, sponsor, enrolled_on, placement_id or None, slot or None)`` where the slot is the side ``"L"`` / ``"R"``
+#: (binary) or the position ``1..W`` (matrix).
+MemberRow = tuple[Any, ...]
 OrderRow = tuple[MemberId, datetime.date, Decimal, Decimal]
 EventRow = tuple[MemberId, str, datetime.date]
-#: A member's state between periods: (highest rank name, streak, balance in currency units).
-StateRow = tuple[str, int, Decimal]
+#: A member's state between periods: (highest rank name, streak, balance in currency units), and with a
+#: ``binary`` bonus also (..., carry_left, carry_right in points, idle periods).
+StateRow = tuple[Any, ...]
 
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN}
 ZERO = Decimal(0)
@@ -101,6 +110,13 @@ class MemberResult:
     balance_in: Decimal = ZERO
     paid: Decimal = ZERO
     balance_out: Decimal = ZERO
+    # binary plans only (docs/semantics.md 3.4 binary): the period's leg volumes, the carry out (points) and the
+    # consecutive inactive periods; None without a binary bonus
+    leg_left: Decimal | None = None
+    leg_right: Decimal | None = None
+    carry_left: Decimal | None = None
+    carry_right: Decimal | None = None
+    idle: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,12 @@ class RefResult:
     run_order: list[str] = field(default_factory=list)
     payout_cap: CapReport | None = None
     period_end: datetime.date | None = None
+    #: the placement tree in pre-order (roots in canonical order, children by slot); None without one
+    placement_order: list[MemberId] | None = None
+    #: whether the plan has a binary bonus (the state then carries carry_left, carry_right, idle)
+    binary: bool = False
+    #: ``state()`` gives only (highest rank, streak, balance) even with a binary bonus (see :meth:`core`)
+    core_state_only: bool = False
 
     def __getitem__(self, member_id: MemberId) -> MemberResult:
         return self.members[member_id]
@@ -170,8 +192,21 @@ class RefResult:
         return sum((r.balance_out for r in self.members.values()), ZERO)
 
     def state(self) -> dict[MemberId, StateRow]:
-        """The state for the next close (docs/semantics.md 3.7, 3.8): every member, canonical order."""
+        """The state for the next close (docs/semantics.md 3.7, 3.8): every member, canonical order.
+
+        Rows are (highest rank, streak, balance); with a binary bonus (highest rank, streak, balance,
+        carry_left, carry_right, idle).
+        """
+        if self.binary and not self.core_state_only:
+            return {
+                i: (r.highest_rank, r.streak, r.balance_out, r.carry_left, r.carry_right, r.idle)
+                for i, r in self.members.items()
+            }
         return {i: (r.highest_rank, r.streak, r.balance_out) for i, r in self.members.items()}
+
+    def core(self) -> RefResult:
+        """The same result with a three-column state (for comparisons that know nothing of the carry)."""
+        return dataclasses.replace(self, core_state_only=True)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -214,6 +249,288 @@ def whole_months(start: datetime.date, end: datetime.date) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# The placement tree (docs/semantics.md 2, "Placement (binary and matrix plans)")
+
+#: Binary sides as slots: ``L`` is slot 1, ``R`` slot 2 (children are ordered by slot).
+SIDES = {"L": 1, "R": 2}
+SIDE_NAMES = {1: "L", 2: "R"}
+
+
+def uses_placement(plan: Plan) -> bool:
+    """Whether the plan has a binary or matrix bonus (and so a placement tree)."""
+    return any(getattr(b, "type", None) in ("binary", "matrix") for b in plan.bonuses)
+
+
+def slot_count(plan: Plan) -> int:
+    """Children per member: 2 for a binary tree, ``width`` for a matrix."""
+    assert plan.placement is not None
+    return 2 if plan.placement.tree == "binary" else int(plan.placement.width)
+
+
+def slot_of(plan: Plan, value: Any) -> int | None:
+    """The slot number of a side / position value, or None when it is not a valid one for the plan's tree."""
+    assert plan.placement is not None
+    if plan.placement.tree == "binary":
+        return SIDES.get(value) if isinstance(value, str) else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or not (text.isascii() and text.lstrip("-").isdigit()):
+            return None
+        value = int(text)
+    if not isinstance(value, int):
+        return None
+    return value if 1 <= value <= int(plan.placement.width) else None
+
+
+def slot_value(plan: Plan, slot: int) -> Any:
+    """The members-column value of a slot: ``"L"`` / ``"R"`` or the position."""
+    assert plan.placement is not None
+    return SIDE_NAMES[slot] if plan.placement.tree == "binary" else slot
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _placement_fields(row: MemberRow) -> tuple[Any, Any]:
+    """(placement_id, slot value) of a member row; both None for a three-field row."""
+    if len(row) <= 3:
+        return None, None
+    parent = None if _empty(row[3]) else row[3]
+    slot = None if len(row) < 5 or _empty(row[4]) else row[4]
+    return parent, slot
+
+
+@dataclass
+class PlacementTree:
+    """The placement tree: ``parent`` (None for a placement root), ``slot`` (1..slots, None for a root) and
+    ``children`` (slot -> member) of every member; ``roots`` in canonical id order."""
+
+    slots: int
+    parent: dict[MemberId, MemberId | None]
+    slot: dict[MemberId, int | None]
+    children: dict[MemberId, dict[int, MemberId]]
+    roots: list[MemberId]
+
+    def child(self, m: MemberId, slot: int) -> MemberId | None:
+        return self.children[m].get(slot)
+
+    def child_list(self, m: MemberId) -> list[MemberId]:
+        """Children by slot (``L`` before ``R``; positions ascending)."""
+        return [self.children[m][k] for k in sorted(self.children[m])]
+
+    def preorder(self) -> list[MemberId]:
+        """Depth first from the roots (canonical order), children by slot."""
+        out: list[MemberId] = []
+        stack = list(reversed(self.roots))
+        while stack:
+            m = stack.pop()
+            out.append(m)
+            stack.extend(reversed(self.child_list(m)))
+        return out
+
+    def ancestors(self, m: MemberId) -> Iterator[MemberId]:
+        """Placement parent, its parent, ... up to the root."""
+        a = self.parent[m]
+        while a is not None:
+            yield a
+            a = self.parent[a]
+
+    def psub(self, x: MemberId) -> list[MemberId]:
+        """``x`` and everyone below it (pre-order)."""
+        out: list[MemberId] = []
+        stack = [x]
+        while stack:
+            m = stack.pop()
+            out.append(m)
+            stack.extend(reversed(self.child_list(m)))
+        return out
+
+    def strictly_below(self, x: MemberId, a: MemberId) -> bool:
+        return any(b == a for b in self.ancestors(x))
+
+
+def placement_problems(plan: Plan, members: list[MemberRow]) -> list[tuple[MemberId, str]]:
+    """Every placement error of a close's members table (docs/semantics.md 2), as ``(member, code)``.
+
+    Codes: ``bad_slot`` (a side / position that is empty, not ``L``/``R`` or not in ``1..W`` for a placed member,
+    or given without a ``placement_id``), ``unplaced`` (a sponsor but no ``placement_id``), ``unknown_parent``,
+    ``slot_taken`` (every member after the first, in canonical order, in one slot of one parent), ``cycle``
+    (every member on a placement cycle) and ``outside_sponsor`` (``within_sponsor: true``: not strictly below its
+    sponsor). Empty for a plan without a binary or matrix bonus.
+    """
+    if not uses_placement(plan):
+        return []
+    assert plan.placement is not None
+    ids = [m[0] for m in members]
+    known = set(ids)
+    sponsor = {m[0]: m[1] for m in members}
+    problems: list[tuple[MemberId, str]] = []
+    parent: dict[MemberId, MemberId | None] = {}
+    slot: dict[MemberId, int | None] = {}
+    for row in members:
+        m = row[0]
+        p, value = _placement_fields(row)
+        parent[m], slot[m] = None, None
+        if p is None:
+            if value is not None:
+                problems.append((m, "bad_slot"))
+            elif sponsor[m] is not None:
+                problems.append((m, "unplaced"))
+            continue
+        k = slot_of(plan, value) if value is not None else None
+        if k is None:
+            problems.append((m, "bad_slot"))
+        if p not in known:
+            problems.append((m, "unknown_parent"))
+            continue
+        parent[m], slot[m] = p, k
+    taken: set[tuple[MemberId, int]] = set()
+    for m in canonical_order(ids):
+        if parent[m] is not None and slot[m] is not None:
+            if (parent[m], slot[m]) in taken:
+                problems.append((m, "slot_taken"))
+            taken.add((parent[m], slot[m]))
+    # cycles: walking up from m returns to m
+    on_cycle: set[MemberId] = set()
+    for m in ids:
+        seen = {m}
+        a = parent[m]
+        while a is not None and a not in seen:
+            seen.add(a)
+            a = parent[a]
+        if a == m:
+            on_cycle.add(m)
+    problems.extend((m, "cycle") for m in ids if m in on_cycle)
+    if plan.placement.within_sponsor:
+        for m in ids:
+            s = sponsor[m]
+            if s is None or m in on_cycle or parent[m] is None:
+                continue
+            a, seen, below = parent[m], {m}, False
+            while a is not None and a not in seen:
+                if a == s:
+                    below = True
+                    break
+                seen.add(a)
+                a = parent[a]
+            if not below:
+                problems.append((m, "outside_sponsor"))
+    return problems
+
+
+def placement_tree(plan: Plan, members: list[MemberRow]) -> PlacementTree:
+    """The placement tree of valid member rows (raises ValueError listing the problems otherwise)."""
+    problems = placement_problems(plan, members)
+    if problems:
+        raise ValueError(f"placement problems: {problems}")
+    ids = [m[0] for m in members]
+    canon = canonical_order(ids)
+    parent: dict[MemberId, MemberId | None] = {}
+    slot: dict[MemberId, int | None] = {}
+    for row in members:
+        p, value = _placement_fields(row)
+        parent[row[0]] = p
+        slot[row[0]] = None if p is None else slot_of(plan, value)
+    children: dict[MemberId, dict[int, MemberId]] = {i: {} for i in ids}
+    for m in ids:
+        if parent[m] is not None:
+            children[parent[m]][slot[m]] = m  # type: ignore[index]
+    roots = [i for i in canon if parent[i] is None]
+    return PlacementTree(slot_count(plan), parent, slot, children, roots)
+
+
+def reference_place(plan: Plan, members: list[MemberRow]) -> list[MemberRow]:
+    """``compplan place`` by docs/semantics.md 2: every member placed, rows ``(id, sponsor, enrolled_on,
+    placement_id, slot value)`` in canonical id order (roots: ``placement_id`` and slot None).
+
+    Unplaced members (a sponsor, no ``placement_id``) are placed one at a time in order of ``enrolled_on``, then
+    canonical id; before a member whose sponsor is still unplaced, that sponsor is placed (recursively): "an
+    unplaced sponsor is always placed before its recruits". The given placements are assumed valid.
+    """
+    assert plan.placement is not None
+    binary = plan.placement.tree == "binary"
+    method = plan.placement.auto or ("weaker_leg" if binary else "breadth_first")
+    slots = slot_count(plan)
+    ids = [m[0] for m in members]
+    canon = canonical_order(ids)
+    position = {i: n for n, i in enumerate(canon)}
+    sponsor = {m[0]: m[1] for m in members}
+    enrolled = {m[0]: m[2] for m in members}
+    parent: dict[MemberId, MemberId | None] = {}
+    slot: dict[MemberId, int | None] = {}
+    wanted: dict[MemberId, int | None] = {}  # an unplaced binary member's own placement_side
+    for row in members:
+        p, value = _placement_fields(row)
+        parent[row[0]] = p
+        slot[row[0]] = None if p is None else slot_of(plan, value)
+        wanted[row[0]] = slot_of(plan, value) if p is None and value is not None and binary else None
+    unplaced = {i for i in ids if parent[i] is None and sponsor[i] is not None}
+    children: dict[MemberId, dict[int, MemberId]] = {i: {} for i in ids}
+    for m in ids:
+        if parent[m] is not None:
+            children[parent[m]][slot[m]] = m  # type: ignore[index]
+
+    def size(x: MemberId | None) -> int:
+        """Members in ``psub(x)`` at this moment (0 for no member)."""
+        if x is None:
+            return 0
+        n, stack = 0, [x]
+        while stack:
+            m = stack.pop()
+            n += 1
+            stack.extend(children[m].values())
+        return n
+
+    def place_one(x: MemberId) -> None:
+        s = sponsor[x]
+        if binary:
+            side = wanted[x]
+            if side is None:
+                if method == "left":
+                    side = 1
+                elif method == "right":
+                    side = 2
+                else:  # weaker_leg: fewer members in psub, L on a tie
+                    side = 1 if size(children[s].get(1)) <= size(children[s].get(2)) else 2
+            cur = s
+            while side in children[cur]:  # down the outside of that leg
+                cur = children[cur][side]
+            at, k = cur, side
+        else:  # breadth first from the sponsor, children by position; the lowest free position
+            queue = [s]
+            head = 0
+            while True:
+                cur = queue[head]
+                head += 1
+                free = [k for k in range(1, slots + 1) if k not in children[cur]]
+                if free:
+                    at, k = cur, free[0]
+                    break
+                queue.extend(children[cur][k] for k in sorted(children[cur]))
+        parent[x], slot[x] = at, k
+        children[at][k] = x
+        unplaced.discard(x)
+
+    for x in sorted(unplaced, key=lambda i: (enrolled[i], position[i])):
+        chain = []
+        m = x
+        while m in unplaced and m not in chain:
+            chain.append(m)
+            m = sponsor[m]
+        for m in reversed(chain):  # the topmost unplaced sponsor first
+            if m in unplaced:
+                place_one(m)
+    out: list[MemberRow] = []
+    for i in canon:
+        p = parent[i]
+        out.append((i, sponsor[i], enrolled[i], p, None if p is None else slot_value(plan, slot[i])))  # type: ignore[arg-type]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The close
 
 
@@ -230,7 +547,8 @@ def reference_close(
 ) -> RefResult:
     """Close one period by docs/semantics.md, section 3, step by step.
 
-    ``prior_state`` maps member id -> (highest rank name, streak, balance in currency units); ``prior_highest``
+    ``prior_state`` maps member id -> (highest rank name, streak, balance in currency units[, carry_left,
+    carry_right in points, idle periods]) (the binary carry defaults to 0 when absent); ``prior_highest``
     (highest rank names only: streak 0, balance 0) is the older form, and cannot be combined with it.
     ``events`` are ``(member id, kind, date)`` rows in events-file order.
     """
@@ -280,6 +598,10 @@ def _close(
         stack.extend(reversed(children[m]))
     # Post-order (every member after all of its descendants), for the bottom-up steps.
     bottom_up = list(reversed(tree_order))
+
+    # The placement tree (docs/semantics.md 2), for binary and matrix bonuses only.
+    ptree = placement_tree(plan, members) if uses_placement(plan) else None
+    placement_order = ptree.preorder() if ptree is not None else None
 
     def ancestors(m: MemberId) -> Iterator[MemberId]:
         """Sponsor, sponsor's sponsor, ... up to the root."""
@@ -355,6 +677,16 @@ def _close(
     highest_before = {i: index_of[prior[i][0]] if i in prior else 0 for i in ids}
     streak_before = {i: prior[i][1] if i in prior else 0 for i in ids}
     balance_in = {i: Decimal(prior[i][2]) if i in prior else ZERO for i in ids}
+    # binary (3.4): carry in (points) and idle periods from the state, 0 when absent
+    binary_bonus = next((b for b in plan.bonuses if getattr(b, "type", None) == "binary"), None)
+    carry_in_l = {i: Decimal(prior[i][3]) if i in prior and len(prior[i]) > 3 else ZERO for i in ids}
+    carry_in_r = {i: Decimal(prior[i][4]) if i in prior and len(prior[i]) > 4 else ZERO for i in ids}
+    idle_before = {i: int(prior[i][5]) if i in prior and len(prior[i]) > 5 else 0 for i in ids}
+    idle = {i: 0 if active[i] else idle_before[i] + 1 for i in ids}
+    leg_l: dict[MemberId, Decimal] = {}
+    leg_r: dict[MemberId, Decimal] = {}
+    carry_l: dict[MemberId, Decimal] = {}
+    carry_r: dict[MemberId, Decimal] = {}
     highest = {i: max(highest_before[i], rank[i]) for i in ids}
     qv = {}
     for i in ids:
@@ -415,11 +747,18 @@ def _close(
     columns: dict[str, dict[MemberId, Decimal]] = {}
 
     def sponsor_walk(
-        bonus: Any, out: list[LedgerLine], s: MemberId, b: Decimal, compression: str, n_levels: int
+        bonus: Any,
+        out: list[LedgerLine],
+        s: MemberId,
+        b: Decimal,
+        compression: str,
+        n_levels: int,
+        up: Any = ancestors,
     ) -> None:
-        """Walk up from ``s`` paying ``b * rate(a_k, k)`` per level: unilevel and matching."""
+        """Walk up from ``s`` paying ``b * rate(a_k, k)`` per level: unilevel and matching (sponsor tree), matrix
+        (``up`` = the placement ancestors)."""
         level = 0
-        for a in ancestors(s):
+        for a in up(s):
             if compression == "none":
                 level += 1
                 if qualified(bonus, a):
@@ -635,6 +974,79 @@ def _close(
                 if ev.award is not None:
                     awards.append(Award(payee, bonus.id, "", ev.award))
 
+        elif getattr(bonus, "type", None) == "binary":
+            assert ptree is not None
+            volume = cv if bonus.volume == "cv" else pv
+            # psub volume of every member, bottom-up over the placement tree
+            pvol: dict[MemberId, Decimal] = {}
+            for m in reversed(placement_order or []):
+                pvol[m] = volume[m] + sum((pvol[c] for c in ptree.child_list(m)), ZERO)
+
+            def side_below(f: MemberId, m: MemberId, tree: PlacementTree = ptree) -> int | None:
+                """The slot of ``m`` whose psub holds ``f`` (None when ``f`` is not below ``m``)."""
+                below, a = f, tree.parent[f]
+                while a is not None and a != m:
+                    below, a = a, tree.parent[a]
+                return tree.slot[below] if a == m else None
+
+            k_needed = bonus.min_sponsored_per_side
+            for m in tree_order:  # personal bonus: lines by source in sponsor-tree order
+                left, right = ptree.child(m, 1), ptree.child(m, 2)
+                leg_l[m] = pvol[left] if left is not None else ZERO
+                leg_r[m] = pvol[right] if right is not None else ZERO
+                vol_l = max(ZERO, carry_in_l[m] + leg_l[m])
+                vol_r = max(ZERO, carry_in_r[m] + leg_r[m])
+                ok = qualified(bonus, m)
+                if ok and k_needed > 0:
+                    per_side = {1: 0, 2: 0}
+                    for f in children[m]:  # personally sponsored
+                        if active[f]:
+                            side = side_below(f, m)
+                            if side is not None:
+                                per_side[side] += 1
+                    ok = per_side[1] >= k_needed and per_side[2] >= k_needed
+                used_l = used_r = ZERO
+                if ok:
+                    if bonus.rate is not None:  # percentage of the weaker leg
+                        w = min(vol_l, vol_r)
+                        used_l = used_r = w
+                        pay(out, m, m, bonus.id, 0, w, bonus.rate)
+                    else:  # pairs
+                        v_pair = bonus.pair_volume
+                        first = bonus.first_pair_volume
+                        if first is None:
+                            p = int(min(vol_l // v_pair, vol_r // v_pair))
+                            used_l = used_r = p * v_pair
+                        else:
+                            left_stronger = vol_l >= vol_r  # L on a tie
+                            strong, weak = (vol_l, vol_r) if left_stronger else (vol_r, vol_l)
+                            if strong >= first and weak >= v_pair:
+                                p = 1 + int(min((strong - first) // v_pair, (weak - v_pair) // v_pair))
+                                used_strong, used_weak = first + (p - 1) * v_pair, p * v_pair
+                            else:
+                                p = 0
+                                used_strong = used_weak = ZERO
+                            used_l, used_r = (used_strong, used_weak) if left_stronger else (used_weak, used_strong)
+                        q = p if bonus.max_pairs is None else min(p, bonus.max_pairs)
+                        if q > 0:
+                            amount = q * Decimal(bonus.pair_cash)
+                            if amount != 0:
+                                out.append(LedgerLine(m, m, bonus.id, q, p * v_pair, ZERO, amount))
+                c_l, c_r = vol_l - used_l, vol_r - used_r
+                if bonus.flush_after_inactive is not None and idle[m] >= bonus.flush_after_inactive:
+                    c_l = c_r = ZERO
+                if bonus.max_carry is not None:
+                    c_l, c_r = min(c_l, Decimal(bonus.max_carry)), min(c_r, Decimal(bonus.max_carry))
+                carry_l[m], carry_r[m] = c_l, c_r
+
+        elif getattr(bonus, "type", None) == "matrix":
+            assert ptree is not None
+            n_levels = level_count(bonus)
+            for s in placement_order or []:  # lines by source in placement-tree order, then level
+                b = basis_of(bonus.basis, s)
+                if b != 0:
+                    sponsor_walk(bonus, out, s, b, bonus.compression, n_levels, up=ptree.ancestors)
+
         else:  # pragma: no cover
             raise TypeError(f"unknown bonus type {type(bonus).__name__}")
 
@@ -710,6 +1122,10 @@ def _close(
             paid=paid,
             balance_out=balance_out,
         )
+        if binary_bonus is not None:
+            r = results[i]
+            r.leg_left, r.leg_right, r.carry_left, r.carry_right = leg_l[i], leg_r[i], carry_l[i], carry_r[i]
+            r.idle = idle[i]
     bonus_totals = {b: sum((r.bonuses[b] for r in results.values()), ZERO) for b in bonus_ids}
     total_payout = sum((r.total for r in results.values()), ZERO)
 
@@ -730,4 +1146,6 @@ def _close(
         run_order=[plan.bonuses[k].id for k in order_of_run],
         payout_cap=cap_report,
         period_end=period_end,
+        placement_order=placement_order,
+        binary=binary_bonus is not None,
     )

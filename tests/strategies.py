@@ -16,10 +16,14 @@ from hypothesis import strategies as st
 
 from compplan.spec.models import Action, Generation, Plan
 
-MemberRow = tuple[Any, Any, datetime.date]
+#: ``(id, sponsor, enrolled_on)``; with a placement tree ``(id, sponsor, enrolled_on, placement_id, slot)`` where the
+#: slot is ``"L"`` / ``"R"`` (binary) or a position ``1..W`` (matrix); placement_id and slot None when empty.
+MemberRow = tuple[Any, ...]
 OrderRow = tuple[Any, datetime.date, Decimal, Decimal]
 EventRow = tuple[Any, str, datetime.date]
-StateRow = tuple[str, int, Decimal]  # highest rank name, streak, balance (currency units)
+#: highest rank name, streak, balance (currency units); with a binary bonus also carry_left, carry_right (points)
+#: and idle periods.
+StateRow = tuple[Any, ...]
 
 RANK_NAMES = [
     "Member",
@@ -333,7 +337,8 @@ def order_lines(
     """
     volume = _big_volume() if big else _volume()
     lines: list[OrderRow] = []
-    for member_id, _sponsor, enrolled in members:
+    for row in members:
+        member_id, enrolled = row[0], row[2]
         first = max(enrolled, period_start)
         edges = [enrolled + datetime.timedelta(days=d + k) for d in window_days for k in (-1, 0) if d + k >= 0]
         edges = [e for e in edges if first <= e <= period_end]
@@ -643,11 +648,16 @@ def _link_matches(
 
 
 @st.composite
-def plan_dicts(draw: st.DrawFn, kinds: tuple[str, ...] | None = None, max_bonuses: int = 5) -> dict[str, Any]:
+def plan_dicts(
+    draw: st.DrawFn, kinds: tuple[str, ...] | None = None, max_bonuses: int = 5, tree: str | None = None
+) -> dict[str, Any]:
     """A random valid plan as a dict (validate with ``Plan.model_validate``).
 
     ``kinds`` restricts the bonus types (default: all of :data:`BONUS_KINDS`). Bonuses may carry a
     ``cap_per_member``; the plan may have a company ``payout_cap`` and a ``payout.minimum``.
+    With ``tree`` (``"binary"`` or ``"matrix"``) the plan gains a ``placement:`` section and one ``binary`` bonus
+    or one or two ``matrix`` bonuses among the others (matching bonuses may match them; a binary plan often has a
+    check match on the binary).
     """
     currency = draw(st.sampled_from(sorted(CURRENCIES)))
     meta: dict[str, Any] = {
@@ -702,11 +712,31 @@ def plan_dicts(draw: st.DrawFn, kinds: tuple[str, ...] | None = None, max_bonuse
         else:
             bonus = _action(draw, bonus_id, names, minor_units)
         bonuses.append(bonus)
+    placement: dict[str, Any] | None = None
+    if tree is not None:
+        placement = _placement_section(draw, tree)
+        if tree == "binary":
+            tree_bonuses = [_binary(draw, f"b{len(bonuses)}_binary", names, minor_units)]
+        else:
+            n = draw(st.integers(1, 2))
+            tree_bonuses = [_matrix(draw, f"b{len(bonuses) + k}_matrix", names, rate) for k in range(n)]
+        for bonus in tree_bonuses:
+            bonuses.insert(draw(st.integers(0, len(bonuses))), bonus)
     _link_matches(draw, bonuses, names, rate)
+    if tree == "binary" and draw(st.booleans()):  # a check match on the binary earnings
+        match = _matching(draw, f"b{len(bonuses)}_match", names, rate)
+        binary_id = next(b["id"] for b in bonuses if b["type"] == "binary")
+        others = [b["id"] for b in bonuses if b["type"] != "matching" and b["id"] != binary_id]
+        match["matches"] = (
+            [binary_id, *draw(st.lists(st.sampled_from(others), unique=True, max_size=1))] if others else [binary_id]
+        )
+        bonuses.insert(draw(st.integers(0, len(bonuses))), match)
     for bonus in bonuses:
         if draw(st.integers(0, 2)) == 0:
             bonus["cap_per_member"] = _money_text(draw, minor_units, max_units=3000, zero=True)
     plan: dict[str, Any] = {"plan": meta, "activity": activity, "ranks": ranks, "bonuses": bonuses}
+    if placement is not None:
+        plan["placement"] = placement
     if bonuses and draw(st.integers(0, 2)) == 0:
         plan["payout_cap"] = {
             "max_share": draw(
@@ -757,7 +787,7 @@ def event_rows(
     ]
     # Often only the frontline of one sponsor has events: ties between siblings for a sponsor payee.
     families: dict[Any, list[Any]] = {}
-    for m, sponsor, _enrolled in members:
+    for m, sponsor, *_rest in members:
         if sponsor is not None:
             families.setdefault(sponsor, []).append(m)
     siblings = [kids for kids in families.values() if len(kids) > 1]
@@ -785,7 +815,20 @@ def prior_states(draw: st.DrawFn, members: list[MemberRow], plan: Plan) -> dict[
         lambda u: Decimal(u).scaleb(-minor)
     )
     streak = st.one_of(st.just(0), st.integers(0, 3), st.integers(0, 40))
-    return {i: (draw(st.sampled_from(plan.rank_names)), draw(streak), draw(balance)) for i in chosen}
+    if not any(b.type == "binary" for b in plan.bonuses):
+        return {i: (draw(st.sampled_from(plan.rank_names)), draw(streak), draw(balance)) for i in chosen}
+    carry = st.one_of(
+        st.just(Decimal(0)),
+        st.sampled_from(["0.01", "50", "99.99", "100", "150", "300", "1000"]).map(Decimal),
+        st.decimals(min_value=0, max_value=2000, places=2, allow_nan=False, allow_infinity=False),
+    )
+    idle = st.one_of(st.just(0), st.integers(0, 4))
+    rows: dict[Any, StateRow] = {}
+    for i in chosen:
+        left = draw(carry)
+        right = left if draw(st.integers(0, 3)) == 0 else draw(carry)  # equal legs: which side is the stronger
+        rows[i] = (draw(st.sampled_from(plan.rank_names)), draw(streak), draw(balance), left, right, draw(idle))
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -880,3 +923,341 @@ def action_tie_scenarios(draw: st.DrawFn, max_members: int = 15) -> Scenario:
         None,
         draw(event_rows(members, start, end, ["training"])),
     )
+
+
+# ------------------------------------------------------------------------------------------------------
+# Placement trees, binary and matrix plans (docs/semantics.md 2 "Placement", 3.4 binary / matrix)
+
+#: Pair volumes, first-pair volumes and carry caps (points) near the leg volumes of small random trees.
+PAIR_VOLUMES = ["100", "50", "25.5", "200", "0.01", "99.99", "300"]
+CARRY_CAPS = ["0", "0.01", "50", "100", "250", "500", "1000"]
+BINARY_RATES = ["10%", "12.5%", "5%", "20%", "7.5%", "0.333333", "2.5%"]
+
+
+def _placement_section(draw: st.DrawFn, tree: str) -> dict[str, Any]:
+    section: dict[str, Any] = {"tree": tree}
+    if tree == "matrix":
+        section["width"] = draw(st.integers(2, 4))
+        _maybe(draw, section, "auto", st.just("breadth_first"), p=3)
+    else:
+        _maybe(draw, section, "auto", st.sampled_from(["left", "right", "weaker_leg"]))
+    _maybe(draw, section, "within_sponsor", st.booleans())
+    return section
+
+
+def _binary(draw: st.DrawFn, bonus_id: str, names: list[str], minor_units: int) -> dict[str, Any]:
+    """A binary bonus: percentage or pairs (first pair, max pairs), qualification, carry cap and flush."""
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "binary"}
+    _qualification(draw, bonus, names, basis=False)
+    _maybe(draw, bonus, "volume", st.sampled_from(["cv", "pv"]), p=3)
+    if draw(st.booleans()):
+        bonus["rate"] = draw(st.one_of(st.sampled_from(BINARY_RATES), _rate_text()))
+    else:
+        pair = Decimal(draw(st.one_of(st.sampled_from(PAIR_VOLUMES), st.sampled_from(PAIR_VOLUMES), _threshold())))
+        if pair == 0:
+            pair = Decimal(100)
+        bonus["pair_volume"] = str(pair)
+        bonus["pair_cash"] = _money_text(draw, minor_units, max_units=5000, zero=draw(st.integers(0, 9)) == 0)
+        if draw(st.booleans()):
+            extra = draw(st.sampled_from(["0", "0", "100", "50", "0.01", "150.5"]))
+            bonus["first_pair_volume"] = str(pair + Decimal(extra))
+        _maybe(draw, bonus, "max_pairs", st.sampled_from([1, 1, 2, 3, 5, 20]))
+    _maybe(draw, bonus, "min_sponsored_per_side", st.sampled_from([0, 1, 1, 2]))
+    _maybe(draw, bonus, "max_carry", st.one_of(st.sampled_from(CARRY_CAPS), _threshold()), p=3)
+    _maybe(draw, bonus, "flush_after_inactive", st.sampled_from([1, 1, 2, 3]), p=3)
+    return bonus
+
+
+def _matrix(draw: st.DrawFn, bonus_id: str, names: list[str], rate: st.SearchStrategy[str]) -> dict[str, Any]:
+    bonus: dict[str, Any] = {"id": bonus_id, "type": "matrix"}
+    _qualification(draw, bonus, names)
+    _maybe(draw, bonus, "compression", st.sampled_from(["none", "dynamic"]), p=1)
+    _level_rates(draw, bonus, names, rate, "paid_levels")
+    return bonus
+
+
+def _sponsor_first(draw: st.DrawFn, rows: list[MemberRow]) -> list[Any]:
+    """Member ids in a random order where every sponsor comes before its recruits."""
+    sponsor = {r[0]: r[1] for r in rows}
+    waiting = {r[0] for r in rows}
+    order: list[Any] = []
+    done: set[Any] = set()
+    ids = [r[0] for r in rows]  # row order is already random
+    while waiting:
+        ready = [i for i in ids if i in waiting and (sponsor[i] is None or sponsor[i] in done)]
+        # mostly the first ready member (row order), sometimes another one: orders differ between examples
+        pick = ready[0] if draw(st.integers(0, 2)) else draw(st.sampled_from(ready))
+        order.append(pick)
+        done.add(pick)
+        waiting.discard(pick)
+    return order
+
+
+class _Tree:
+    """A placement tree being grown: ``parent`` / ``slot`` per placed member, ``children[m][slot]``."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.parent: dict[Any, Any] = {}
+        self.slot: dict[Any, int | None] = {}
+        self.children: dict[Any, dict[int, Any]] = {}
+
+    def add(self, m: Any, parent: Any, slot: int | None) -> None:
+        self.parent[m], self.slot[m] = parent, slot
+        self.children.setdefault(m, {})
+        if parent is not None:
+            self.children[parent][slot] = m  # type: ignore[index]
+
+    def psub(self, x: Any) -> list[Any]:
+        """``x`` and everything below it, breadth first, children by slot."""
+        out, head = [x], 0
+        while head < len(out):
+            m = out[head]
+            head += 1
+            out.extend(self.children[m][k] for k in sorted(self.children[m]))
+        return out
+
+    def free(self, m: Any) -> list[int]:
+        return [k for k in range(1, self.slots + 1) if k not in self.children[m]]
+
+
+def _choose_slot(draw: st.DrawFn, tree: _Tree, top: Any, style: str) -> tuple[Any, int]:
+    """A free slot in ``psub(top)``: the outside of a leg (deep spillover chains), the first free one breadth
+    first, or any free one."""
+    if style == "outside":
+        side = draw(st.integers(1, tree.slots)) if draw(st.integers(0, 3)) else 1
+        cur = top
+        while side in tree.children[cur]:
+            cur = tree.children[cur][side]
+        return cur, side
+    nodes = tree.psub(top)
+    if style == "bfs":
+        for m in nodes:
+            free = tree.free(m)
+            if free:
+                return m, free[0]
+    options = [(m, k) for m in nodes for k in tree.free(m)]
+    return draw(st.sampled_from(options))
+
+
+def _place_member(draw: st.DrawFn, tree: _Tree, m: Any, sponsor: Any, within_sponsor: bool, style: str) -> None:
+    placed = list(tree.parent)
+    if sponsor is None:
+        # a sponsor root: usually a placement root, sometimes placed under anyone
+        if placed and draw(st.integers(0, 4)) == 0:
+            tree.add(
+                m,
+                *_choose_slot(
+                    draw, tree, draw(st.sampled_from([r for r in placed if tree.parent[r] is None])), "random"
+                ),
+            )
+        else:
+            tree.add(m, None, None)
+        return
+    top = sponsor
+    if not within_sponsor and draw(st.integers(0, 2)) == 0:  # anywhere in the forest
+        top = draw(st.sampled_from([r for r in placed if tree.parent[r] is None]))
+    tree.add(m, *_choose_slot(draw, tree, top, style))
+
+
+def _slot_text(tree_kind: str, slot: int | None) -> Any:
+    if slot is None:
+        return None
+    return ("L", "R")[slot - 1] if tree_kind == "binary" else slot
+
+
+@st.composite
+def placed_forests(draw: st.DrawFn, members: list[MemberRow], placement: dict[str, Any]) -> list[MemberRow]:
+    """``members`` (a sponsor forest) with a valid placement: rows ``(id, sponsor, enrolled, placement_id, slot)``
+    in the same row order.
+
+    Members are placed sponsors first, each in a free slot of its sponsor's placement subtree (anywhere, now and
+    then, when ``within_sponsor`` is false): on the outside of a leg (deep spillover chains), the first free slot
+    breadth first, or any free slot. Sponsor roots are placement roots, or now and then placed under another
+    tree.
+    """
+    kind = placement["tree"]
+    slots = 2 if kind == "binary" else int(placement["width"])
+    within = placement.get("within_sponsor", True)
+    tree = _Tree(slots)
+    style = draw(st.sampled_from(["outside", "bfs", "bfs", "random", "random", "mixed", "mixed"]))
+    sponsor = {r[0]: r[1] for r in members}
+    for m in _sponsor_first(draw, members):
+        s = style if style != "mixed" else draw(st.sampled_from(["outside", "bfs", "random"]))
+        _place_member(draw, tree, m, sponsor[m], within, s)
+    return [(r[0], r[1], r[2], tree.parent[r[0]], _slot_text(kind, tree.slot[r[0]])) for r in members]
+
+
+@st.composite
+def grown_placed_forests(
+    draw: st.DrawFn,
+    members: list[MemberRow],
+    placement: dict[str, Any],
+    period_start: datetime.date,
+    period_end: datetime.date,
+    max_new: int = 4,
+) -> list[MemberRow]:
+    """Placed ``members`` plus a few members enrolled inside the new period, placed as new leaves (the
+    placements of the others never change)."""
+    grown = draw(grown_forests([r[:3] for r in members], period_start, period_end, max_new=max_new))
+    kind = placement["tree"]
+    tree = _Tree(2 if kind == "binary" else int(placement["width"]))
+    by_id = {r[0]: r for r in members}
+    pending = [r[0] for r in members]
+    while pending:  # parents first
+        rest = []
+        for m in pending:
+            p = by_id[m][3]
+            if p is None or p in tree.parent:
+                slot = None if p is None else (("L", "R").index(by_id[m][4]) + 1 if kind == "binary" else by_id[m][4])
+                tree.add(m, p, slot)
+            else:
+                rest.append(m)
+        pending = rest
+    style = draw(st.sampled_from(["outside", "bfs", "random"]))
+    sponsor = {r[0]: r[1] for r in grown}
+    for m in _sponsor_first(draw, grown):  # a new member may sponsor another new one
+        if m not in by_id:
+            _place_member(draw, tree, m, sponsor[m], placement.get("within_sponsor", True), style)
+    return [(r[0], r[1], r[2], tree.parent[r[0]], _slot_text(kind, tree.slot[r[0]])) for r in grown]
+
+
+@st.composite
+def partly_placed(draw: st.DrawFn, members: list[MemberRow], placement: dict[str, Any]) -> list[MemberRow]:
+    """A valid placement with some sponsored members unplaced (``compplan place`` input).
+
+    Sometimes nobody is placed. An unplaced binary member may keep its side (the side it asks for). With
+    ``within_sponsor`` the given placements stay consistent: a placed member is below its sponsor through given
+    placements alone (otherwise it is unplaced too), so every completed placement is valid.
+    """
+    kind = placement["tree"]
+    sponsored = [r[0] for r in members if r[1] is not None]
+    if not sponsored:
+        return members
+    if draw(st.integers(0, 3)) == 0:
+        unplaced = set(sponsored)
+    else:
+        unplaced = set(draw(st.lists(st.sampled_from(sponsored), unique=True, min_size=1)))
+    parent = {r[0]: r[3] for r in members}
+    sponsor = {r[0]: r[1] for r in members}
+    if placement.get("within_sponsor", True):
+        changed = True
+        while changed:
+            changed = False
+            for m in sponsored:
+                if m in unplaced:
+                    continue
+                a = m
+                while a is not None and a != sponsor[m]:
+                    a = None if a in unplaced and a != m else parent[a]
+                if a is None:  # the chain up to the sponsor goes through an unplaced member
+                    unplaced.add(m)
+                    changed = True
+    keep_side = kind == "binary" and draw(st.booleans())
+    out = []
+    for r in members:
+        if r[0] in unplaced:
+            side = r[4] if keep_side and draw(st.booleans()) else None
+            out.append((r[0], r[1], r[2], None, side))
+        else:
+            out.append(r)
+    return out
+
+
+@st.composite
+def placement_scenarios(
+    draw: st.DrawFn,
+    tree: str | None = None,
+    max_members: int = 25,
+    kinds: tuple[str, ...] | None = None,
+    max_bonuses: int = 3,
+    with_prior: bool = True,
+) -> Scenario:
+    """A random binary or matrix plan (``tree``, or either) with other bonuses, a placed forest, orders, events
+    and (sometimes) a prior state with carry."""
+    tree = tree or draw(st.sampled_from(["binary", "matrix"]))
+    period_text, start, end = draw(periods())
+    plan_dict = draw(plan_dicts(kinds, max_bonuses=max_bonuses, tree=tree))
+    plan = Plan.model_validate(plan_dict)
+    placement = plan_dict["placement"]
+    members = draw(
+        placed_forests(draw(forests(start, end, min_size=min(5, max_members), max_size=max_members)), placement)
+    )
+    windows = tuple(b.days for b in plan.bonuses if b.type == "fast_start")
+    orders = draw(order_lines(members, start, end, windows))
+    if draw(st.integers(0, 2)) == 0:  # a busy period: every member orders (both legs have volume, pairs form)
+        orders += draw(busy_orders(members, end))
+    prior = draw(prior_states(members, plan)) if with_prior and draw(st.booleans()) else None
+    events = draw(event_rows(members, start, end, listed_event_kinds(plan)))
+    return Scenario(plan, plan_dict, members, orders, period_text, start, end, prior, events)
+
+
+@st.composite
+def placement_multi_scenarios(
+    draw: st.DrawFn,
+    tree: str | None = None,
+    max_periods: int = 3,
+    max_members: int = 12,
+    kinds: tuple[str, ...] | None = None,
+    max_bonuses: int = 3,
+) -> MultiScenario:
+    """2..``max_periods`` consecutive periods of a binary or matrix plan; new members join as placement leaves."""
+    tree = tree or draw(st.sampled_from(["binary", "binary", "matrix"]))
+    plan_dict = draw(plan_dicts(kinds, max_bonuses=max_bonuses, tree=tree))
+    plan = Plan.model_validate(plan_dict)
+    placement = plan_dict["placement"]
+    windows = tuple(b.days for b in plan.bonuses if b.type == "fast_start")
+    kinds_listed = listed_event_kinds(plan)
+    period = draw(periods())
+    members = draw(placed_forests(draw(forests(period[1], period[2], max_size=max_members)), placement))
+    prior = draw(prior_states(members, plan)) if draw(st.booleans()) else None
+    inputs = []
+    for n in range(draw(st.integers(2, max_periods))):
+        if n:
+            period = draw(next_periods(period))
+            members = draw(grown_placed_forests(members, placement, period[1], period[2]))
+        text, start, end = period
+        orders = draw(order_lines(members, start, end, windows))
+        if draw(st.integers(0, 2)) == 0:
+            orders += draw(busy_orders(members, end))
+        events = draw(event_rows(members, start, end, kinds_listed))
+        inputs.append(PeriodInput(text, start, end, members, orders, events))
+    return MultiScenario(plan, plan_dict, prior, inputs)
+
+
+@st.composite
+def busy_orders(draw: st.DrawFn, members: list[MemberRow], period_end: datetime.date) -> list[OrderRow]:
+    """One more order line for every member on the last day of the period, 10..300 points (pv = cv)."""
+    volume = st.one_of(st.sampled_from(["100", "50", "200", "25.5"]), st.integers(10, 300).map(str)).map(Decimal)
+    lines = []
+    for r in members:
+        v = draw(volume)
+        lines.append((r[0], period_end, v, v))
+    return lines
+
+
+@dataclass
+class PlaceInput:
+    """A ``compplan place`` input: a placement plan and members with some (or no) placements."""
+
+    plan: Plan
+    plan_dict: dict[str, Any]
+    members: list[MemberRow]
+
+    def __repr__(self) -> str:
+        return f"PlaceInput(\n  plan_dict={self.plan_dict!r},\n  members={self.members!r},\n)"
+
+
+@st.composite
+def place_inputs(draw: st.DrawFn, tree: str | None = None, max_members: int = 30) -> PlaceInput:
+    """A binary or matrix plan and a partly placed forest (enrolment dates with many ties)."""
+    tree = tree or draw(st.sampled_from(["binary", "matrix"]))
+    plan_dict = draw(plan_dicts(max_bonuses=1, tree=tree))
+    start = datetime.date(2026, 10, 1)
+    end = datetime.date(2026, 10, 31)
+    rows = draw(forests(start, end, max_size=max_members))
+    if draw(st.booleans()):  # few distinct dates: the canonical id decides; recruits before their sponsors
+        days = draw(st.lists(st.integers(0, 30), min_size=1, max_size=3))
+        rows = [(r[0], r[1], start + datetime.timedelta(days=draw(st.sampled_from(days)))) for r in rows]
+    members = draw(partly_placed(draw(placed_forests(rows, plan_dict["placement"])), plan_dict["placement"]))
+    return PlaceInput(Plan.model_validate(plan_dict), plan_dict, members)
