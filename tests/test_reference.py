@@ -82,7 +82,7 @@ class Example:
     awards: list[tuple[Any, str, str, str]] = field(default_factory=list)
     prior: dict[Any, str] | None = None
     period: str = "2026-10"
-    prior_state: dict[Any, tuple[str, int, str]] | None = None
+    prior_state: dict[Any, tuple[Any, ...]] | None = None
     events: list[tuple[Any, str, datetime.date]] | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     run_order: list[str] | None = None
@@ -96,10 +96,10 @@ class Example:
         return _period_bounds(self.period)[1]
 
     @property
-    def state_in(self) -> dict[Any, tuple[str, int, D]] | None:
+    def state_in(self) -> dict[Any, tuple[Any, ...]] | None:
         """The state in as (highest rank, streak, balance Decimal), from ``prior_state`` or ``prior``."""
-        if self.prior_state is not None:
-            return {i: (r, n, D(b)) for i, (r, n, b) in self.prior_state.items()}
+        if self.prior_state is not None:  # binary plans add (carry left, carry right in points, idle periods)
+            return {i: (t[0], t[1], D(t[2]), *(D(x) for x in t[3:5]), *t[5:]) for i, t in self.prior_state.items()}
         if self.prior is not None:
             return {i: (r, 0, D(0)) for i, r in self.prior.items()}
         return None
@@ -1768,6 +1768,172 @@ def _hybrid() -> Example:
 
 
 EXAMPLES.append(_hybrid())
+
+
+# 20. plans/binary_weekly.yaml (USD, down), the two weeks of docs/examples.md.
+#     Sponsors: A -> B, C; B -> D, E, F (F enrolled 10-01); C -> G. Placement: B = A.L, C = A.R, D = B.L,
+#     E = B.R, F = E.L, G = C.L. The state in gives G a left carry of 500 and 3 inactive weeks.
+#     Week 1: A 60, B 100, C 80, D 400, E 50, F 300, G 30 (inactive). A, B Builders.
+#       A: L = B+D+E+F = 850, R = C+G = 110; B left and C right are active sponsored: pays 10% x 110 = 11.00;
+#          carry 740 / 0. B: L = D 400, R = E+F 350; D left, E right: 35.00; carry 50 / 0.
+#       C: G is inactive -> not qualified, carry 30 / 0. E: sponsored nobody, carry 300 / 0.
+#       G: 500 + 0 carried, but a 4th inactive week flushes it: 0 / 0.
+#       check match: A (Builder, 10% of generation 1) on B's 35.00 = 3.50. fast start: F's 300 -> B 60.00.
+#     Week 2 (the state of week 1): A 50, B 60, C 3000, E 1700, F 200; D, G nothing.
+#       A: L = 740 + (B+E+F = 1960) = 2700, R = 3000: 270.00, capped at 250 (member_cap -20.00); carry 0 / 300.
+#       B: L = 50, R = 1900, D (left) inactive: not qualified; carry 50 / 1900 -> max_carry 1500.
+#       E: L = 300 + 200 = 500. F's 200 on day 12: fast start B 40.00.
+_BINARY_MEMBERS = [
+    ("A", None, datetime.date(2026, 1, 5), None, None),
+    ("B", "A", datetime.date(2026, 2, 2), "A", "L"),
+    ("C", "A", datetime.date(2026, 3, 2), "A", "R"),
+    ("D", "B", datetime.date(2026, 4, 6), "B", "L"),
+    ("E", "B", datetime.date(2026, 5, 4), "B", "R"),
+    ("F", "B", datetime.date(2026, 10, 1), "E", "L"),
+    ("G", "C", datetime.date(2026, 6, 1), "C", "L"),
+]
+EXAMPLES.append(
+    Example(
+        name="plan_binary_weekly",
+        plan=load_plan(PLANS / "binary_weekly.yaml"),
+        members=_BINARY_MEMBERS,  # type: ignore[arg-type]
+        orders=[
+            order("A", "60", date=day(5)),
+            order("B", "100", date=day(6)),
+            order("C", "80", date=day(6)),
+            order("D", "400", date=day(7)),
+            order("E", "50", date=day(8)),
+            order("F", "300", date=day(6)),
+            order("G", "30", date=day(9)),
+        ],
+        period="2026-10-05..2026-10-11",
+        prior_state={"G": ("Affiliate", 0, "0", "500", "0", 3)},
+        expect={
+            "A": {
+                "rank": "Builder",
+                "bonuses": {"binary": "11.00", "check_match": "3.50"},
+                "total": "14.50",
+                "leg_left": "850",
+                "leg_right": "110",
+                "carry_left": "740",
+                "carry_right": "0",
+            },
+            "B": {
+                "rank": "Builder",
+                "bonuses": {"binary": "35.00", "fast_start": "60.00"},
+                "total": "95.00",
+                "carry_left": "50",
+                "carry_right": "0",
+            },
+            "C": {"rank": "Affiliate", "carry_left": "30"},
+            "E": {"carry_left": "300"},
+            "G": {"active": False, "carry_left": "0", "idle": 4},
+        },
+        ledger=[
+            ("A", "A", "binary", 0, "11.00"),
+            ("B", "B", "binary", 0, "35.00"),
+            ("A", "B", "check_match", 1, "3.50"),
+            ("B", "F", "fast_start", 1, "60.00"),
+        ],
+    )
+)
+EXAMPLES.append(
+    Example(
+        name="binary_weekly_second_week",
+        plan=load_plan(PLANS / "binary_weekly.yaml"),
+        members=_BINARY_MEMBERS,  # type: ignore[arg-type]
+        orders=[
+            order("A", "50", date=day(12)),
+            order("B", "60", date=day(13)),
+            order("C", "3000", date=day(14)),
+            order("E", "1700", date=day(15)),
+            order("F", "200", date=day(13)),
+        ],
+        period="2026-10-12..2026-10-18",
+        prior_state={
+            "A": ("Builder", 1, "0", "740", "0", 0),
+            "B": ("Builder", 1, "0", "50", "0", 0),
+            "C": ("Affiliate", 1, "0", "30", "0", 0),
+            "D": ("Affiliate", 1, "0", "0", "0", 0),
+            "E": ("Affiliate", 1, "0", "300", "0", 0),
+            "F": ("Affiliate", 1, "0", "0", "0", 0),
+            "G": ("Affiliate", 0, "0", "0", "0", 4),
+        },
+        expect={
+            "A": {"bonuses": {"binary": "250.00"}, "total": "250.00", "carry_left": "0", "carry_right": "300"},
+            "B": {"bonuses": {"binary": "0", "fast_start": "40.00"}, "carry_left": "50", "carry_right": "1500"},
+            "E": {"carry_left": "500"},
+            "D": {"active": False, "idle": 1},
+        },
+        ledger=[
+            ("A", "A", "binary", 0, "270.00"),
+            ("A", "A", "binary", 0, "-20.00", "member_cap"),
+            ("B", "F", "fast_start", 1, "40.00"),
+        ],
+    )
+)
+
+
+# 21. plans/forced_matrix.yaml (EUR, half_up), placed by `compplan place` as in docs/examples.md.
+#     Sponsors: A -> B, C, D, E, G; B -> F; C -> H (G, H enrolled in October). Placement (width 3,
+#     breadth first): A: B, C, D; B: E, F, G; C: H. Orders: A 50, B 60, C 40, E 100, F 45, G 200, H 30.
+#     Active (>= 40): A, B, C, E, F, G. A and B Associates (paid 4 levels), the rest Members (1 level).
+#     Matrix (dynamic, 5%): B, C -> A 3.00, 2.00; E, F, G -> B 5.00, 2.25, 10.00 and A the same at level 2;
+#       H -> C 1.50 (level 1), A 1.50 (level 2). A 23.75, B 17.25, C 1.50.
+#     Matching (Associates, 20% of personal enrollees' matrix): A on B 17.25 -> 3.45, on C 1.50 -> 0.30.
+#     Enrolment (10.00 to the sponsor): G -> A, H -> C. Totals A 37.50, B 17.25, C 11.50.
+EXAMPLES.append(
+    Example(
+        name="plan_forced_matrix",
+        plan=load_plan(PLANS / "forced_matrix.yaml"),
+        members=[
+            ("A", None, day(1, 1), None, None),
+            ("B", "A", day(1, 2), "A", 1),
+            ("C", "A", day(1, 3), "A", 2),
+            ("D", "A", day(1, 4), "A", 3),
+            ("E", "A", day(1, 5), "B", 1),
+            ("F", "B", day(1, 6), "B", 2),
+            ("G", "A", day(5), "B", 3),
+            ("H", "C", day(9), "C", 1),
+        ],  # type: ignore[list-item]
+        orders=[
+            order("A", "50", date=day(2)),
+            order("B", "60", date=day(3)),
+            order("C", "40", date=day(4)),
+            order("E", "100", date=day(5)),
+            order("F", "45", date=day(6)),
+            order("G", "200", date=day(7)),
+            order("H", "30", date=day(10)),
+        ],
+        expect={
+            "A": {
+                "rank": "Associate",
+                "bonuses": {"matrix": "23.75", "matching": "3.75", "enrolment": "10.00"},
+                "total": "37.50",
+            },
+            "B": {"rank": "Associate", "bonuses": {"matrix": "17.25"}, "total": "17.25"},
+            "C": {"rank": "Member", "bonuses": {"matrix": "1.50", "enrolment": "10.00"}, "total": "11.50"},
+            "D": {"active": False, "total": "0"},
+            "H": {"active": False},
+        },
+        ledger=[
+            ("A", "B", "matrix", 1, "3.00"),
+            ("A", "C", "matrix", 1, "2.00"),
+            ("B", "E", "matrix", 1, "5.00"),
+            ("A", "E", "matrix", 2, "5.00"),
+            ("B", "F", "matrix", 1, "2.25"),
+            ("A", "F", "matrix", 2, "2.25"),
+            ("B", "G", "matrix", 1, "10.00"),
+            ("A", "G", "matrix", 2, "10.00"),
+            ("C", "H", "matrix", 1, "1.50"),
+            ("A", "H", "matrix", 2, "1.50"),
+            ("A", "B", "matching", 1, "3.45"),
+            ("A", "C", "matching", 1, "0.30"),
+            ("A", "G", "enrolment", 0, "10.00"),
+            ("C", "H", "enrolment", 0, "10.00"),
+        ],
+    )
+)
 
 # 31. Action ties under max_per_period. Period 2026-10, min_pv 0 (everyone active). S sponsors c1, c2, c3, all
 #     enrolled 10-05. enrolment (payee sponsor, 10, at most 1): three events on 10-05 -> the tie goes by canonical
