@@ -565,11 +565,14 @@ class PoolStep(BonusStep):
                 before[v] = (np.cumsum(mine) - mine)[canon]
             return before[v]
 
-        pairs = np.unique(np.stack([owned, alt_owned]), axis=1) if n else np.zeros((2, 0), dtype=np.int64)
-        for mine_real, mine_alt in pairs.T.tolist():
+        counts_of = np.unique(np.concatenate([[0], self.shares]))  # the few share counts a member can hold
+        width = len(counts_of)
+        key = np.searchsorted(counts_of, owned) * width + np.searchsorted(counts_of, alt_owned)
+        for pair in np.nonzero(np.bincount(key, minlength=width * width))[0].tolist():
+            mine_real, mine_alt = int(counts_of[pair // width]), int(counts_of[pair % width])
             if mine_alt <= 0:
                 continue
-            who = np.nonzero((owned == mine_real) & (alt_owned == mine_alt))[0]
+            who = np.nonzero(key == pair)[0]
             t_alt = total - mine_real + mine_alt
             floors = sum(c * (pool * v // t_alt) for v, c in classes) - pool * mine_real // t_alt
             left = pool - floors - pool * mine_alt // t_alt
