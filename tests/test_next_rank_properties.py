@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compplan import close
+from compplan import Members, close
 from compplan.compile import compile_plan
 from compplan.errors import EngineError
 from compplan.next_rank import blockers
@@ -120,3 +120,31 @@ def pool_tie_scenarios(draw: st.DrawFn) -> Scenario:
 @given(sc=pool_tie_scenarios())
 def test_next_rank_pool_share_with_ties_and_leftovers(sc: Scenario) -> None:
     check(sc)
+
+
+def test_a_step_class_must_define_at_rank_itself() -> None:
+    """A subclass that changes ``run`` (as a matrix walk over the placement tree would) does not inherit the
+    parent's ``at_rank``: the figure is refused, never silently computed for the wrong walk."""
+    from dataclasses import dataclass, replace
+
+    from compplan.compile import UnilevelStep
+
+    @dataclass(frozen=True)
+    class OtherWalk(UnilevelStep):
+        pass
+
+    plan = Plan.model_validate(
+        {
+            "plan": {"name": "p", "currency": "USD"},
+            "activity": {"min_pv": 0},
+            "ranks": [{"name": "Member"}, {"name": "Bronze", "min_pv": 10}],
+            "bonuses": [{"id": "u", "type": "unilevel", "rates": ["10%"]}],
+        }
+    )
+    program = compile_plan(plan)
+    assert blockers(program) == []
+    steps = tuple(OtherWalk(**vars(s)) if isinstance(s, UnilevelStep) else s for s in program.steps)
+    odd = replace(program, steps=steps)
+    assert blockers(odd) == ["bonus 'u' (OtherWalk) does not compute earnings at another rank (BonusStep.at_rank)"]
+    with pytest.raises(EngineError, match="OtherWalk"):
+        close(odd, Members.from_columns(["a"], [None], ["2026-01-01"]), None, "2026-10", next_rank=True)

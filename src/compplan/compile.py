@@ -146,8 +146,10 @@ class BonusStep(Step):
       does for ``matching``), the step must say so through :func:`compplan.next_rank.blockers` rather than
       return a number that ignores it.
 
-    The default raises :class:`~compplan.errors.EngineError`, so a new step type without it can never give a
-    silently wrong figure.
+    Every concrete step class must define ``at_rank`` itself: an inherited one does not count (a subclass that
+    overrides :meth:`run`, e.g. a unilevel walk over another tree, must say what it pays at another rank), and
+    :func:`compplan.next_rank.blockers` reports the class. The default raises
+    :class:`~compplan.errors.EngineError`, so a step type without it can never give a silently wrong figure.
     """
 
     reads: ClassVar[tuple[str, ...]] = ("rank", "active")
