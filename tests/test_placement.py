@@ -446,3 +446,26 @@ def test_synthetic_demo_and_simulation_are_placed_by_the_plan(capsys: pytest.Cap
     history = simulate(load_plan(ROOT / "plans" / "forced_matrix.yaml"), 800, 3, seed=3)
     assert [h["members"] for h in history] == sorted(h["members"] for h in history)
     assert all(float(h["bonuses"]["matrix"]) > 0 for h in history)
+
+
+def test_earnings_at_the_next_rank_on_binary_and_matrix_plans() -> None:
+    ranks = "ranks: [{name: member}, {name: pro, min_pv: 20}]\n"
+    binary = parse_plan(
+        "plan: {name: B, currency: USD}\nactivity: {min_pv: 10}\n" + ranks + "placement: {tree: binary}\n"
+        "bonuses: [{id: binary, type: binary, rate: 10%, min_rank: pro}]\n"
+    )
+    r = close(binary, members(TREE), orders({1: "10", 2: "100", 3: "50", 4: "30", 5: "20"}), "2026-10", next_rank=True)
+    # 1 is a member (PV 10 < 20): no binary now; as a pro it would get 10% of its weaker leg (3: 50) = 5.00.
+    # 2 (PV 100) is a pro already: the top rank, no figure.
+    assert r.bonuses["binary"].tolist() == [0, 200, 0, 0, 0]
+    assert r.next_rank_total is not None and r.next_rank_total.tolist() == [500, 0, 0, 0, 0]
+    matrix = parse_plan(
+        "plan: {name: M, currency: USD}\nactivity: {min_pv: 10}\n" + ranks + "placement: {tree: matrix, width: 2}\n"
+        "bonuses: [{id: mx, type: matrix, compression: dynamic, rates_by_rank: {member: [10%], pro: [10%, 5%]}}]\n"
+    )
+    m = members([(1, None, None, None), (2, 1, 1, 1), (3, 1, 1, 2), (4, 2, 2, 1), (5, 2, 2, 2)])
+    r = close(matrix, m, orders({1: "10", 2: "10", 3: "50", 4: "30", 5: "20"}), "2026-10", next_rank=True)
+    # members 1 and 2 are active members paid one level; as pros, 1 would also get 5% of level 2 (4, 5: 2.50);
+    # 2's level 2 is empty. 3, 4, 5 are pros already.
+    assert r.bonuses["mx"].tolist() == [600, 500, 0, 0, 0]
+    assert r.next_rank_total is not None and r.next_rank_total.tolist() == [850, 500, 0, 0, 0]

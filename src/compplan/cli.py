@@ -98,10 +98,12 @@ def _summary_lines(summary: dict[str, object], seconds: float) -> list[str]:
 
 def cmd_close(args: argparse.Namespace) -> int:
     """Close a period from CSV files and write the results atomically."""
+    from compplan.compile import compile_plan
     from compplan.engine import close
     from compplan.inputs import Period
     from compplan.io.csvio import read_events, read_state
     from compplan.io.output import write_result
+    from compplan.next_rank import blockers
     from compplan.spec import load_plan
 
     started = time.perf_counter()
@@ -114,7 +116,20 @@ def cmd_close(args: argparse.Namespace) -> int:
     members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
     state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
-    result = close(plan, members, orders, period, state=state, ledger=args.ledger, events=events)
+    program = compile_plan(plan)
+    why = blockers(program) if args.progress else []
+    for reason in why:
+        print(f"progress.csv: next_rank_earnings left empty: {reason}", file=sys.stderr)
+    result = close(
+        program,
+        members,
+        orders,
+        period,
+        state=state,
+        ledger=args.ledger,
+        events=events,
+        next_rank=args.progress and not why,
+    )
     extra = {}
     if args.economics:
         from compplan.economics import economics
@@ -418,7 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--ledger", action="store_true", help="also write ledger.csv, one line per payment")
     c.add_argument("--economics", action="store_true", help="also write economics.json (ratios, disclosure table)")
     c.add_argument(
-        "--progress", action="store_true", help="also write progress.csv: what each member misses for the next rank"
+        "--progress",
+        action="store_true",
+        help="also write progress.csv: what each member misses for the next rank, and what it would earn there",
     )
     c.add_argument(
         "--as-of", help="date the progress report is for (days left count from it; default the period start)"

@@ -33,6 +33,7 @@ from compplan.inputs import (
 from compplan.kernels.bonuses import LedgerBuffer
 from compplan.kernels.money import MoneyParams
 from compplan.money import format_units
+from compplan.next_rank import NEXT_RANK_TOTAL, NextRank
 from compplan.placement import Placement, needs_placement
 from compplan.spec.models import Action, Plan
 
@@ -343,6 +344,16 @@ class CloseResult:
         return self.column("balance_out")
 
     @property
+    def next_rank_total(self) -> np.ndarray | None:
+        """What each member would have earned at its next rank, minor units (docs/semantics.md 3.10).
+
+        The sum of its bonus columns after per-member caps, before the company cap, in the close where only its
+        paid-as rank is one higher (and it is active if that rank requires it); 0 for members at the top rank.
+        ``None`` unless the close ran with ``next_rank=True``.
+        """
+        return self.column(NEXT_RANK_TOTAL) if NEXT_RANK_TOTAL in self.values else None
+
+    @property
     def bonuses(self) -> dict[str, Int64Array]:
         """One cash column per bonus id (plan order), minor units."""
         return {b: self.column(b) for b in self.plan.bonus_ids()}
@@ -644,6 +655,7 @@ def close(
     ledger: bool = False,
     events: Events | None = None,
     ledger_for: Any = None,
+    next_rank: bool = False,
 ) -> CloseResult:
     """Close one period.
 
@@ -665,6 +677,10 @@ def close(
         The period's events for ``action`` bonuses (``enrolment`` events come from the members themselves).
     ledger_for : member id, optional
         Keep only the ledger lines paid to this member (for a statement; the full ledger is never held).
+    next_rank : bool
+        Also compute what each member would have earned at its next rank (docs/semantics.md 3.10):
+        :attr:`CloseResult.next_rank_total`. Raises :class:`EngineError` when the plan has a bonus for which
+        the engine cannot (:func:`compplan.next_rank.blockers`).
 
     Returns
     -------
@@ -715,11 +731,18 @@ def close(
         event_cols,
         placement=placement,
     )
+    hypothetical = NextRank(program) if next_rank else None
     for step in program.steps:
         step.run(ctx)
         if isinstance(step, BonusStep):
             ctx.apply_member_cap(step)
         lap(f"step:{step.name}")
+        if hypothetical is not None and isinstance(step, BonusStep):
+            hypothetical.add(step, ctx)  # right after the member cap, before the company cap changes any column
+            lap(f"next_rank:{step.name}")
+    if hypothetical is not None:
+        hypothetical.finish(ctx)
+        lap("next_rank")
     result = _result(program, ctx, period, int(order_cols.cv.sum()), timings)
     lap("results")
     return result
