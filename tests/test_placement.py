@@ -469,3 +469,15 @@ def test_earnings_at_the_next_rank_on_binary_and_matrix_plans() -> None:
     # 2's level 2 is empty. 3, 4, 5 are pros already.
     assert r.bonuses["mx"].tolist() == [600, 500, 0, 0, 0]
     assert r.next_rank_total is not None and r.next_rank_total.tolist() == [850, 500, 0, 0, 0]
+
+
+def test_explain_shows_earnings_at_the_next_rank(capsys: pytest.CaptureFixture[str]) -> None:
+    d = EX / "binary_weekly"
+    args = ["explain", "--plan", str(ROOT / "plans" / "binary_weekly.yaml"), "--members", str(d / "members.csv")]
+    args += ["--orders", str(d / "orders_2026-10-05.csv"), "--state", str(d / "state_2026-10-04.csv")]
+    args += ["--period", "2026-10-05..2026-10-11", "--id", "A"]
+    assert main([*args, "--next-rank"]) == 0
+    # A is a Builder; as a Leader its check match would be 20% (not 10%) of B's 35.00 binary: 11.00 + 7.00
+    assert "at Leader you would have earned 18.00 USD this period" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "would have earned" not in capsys.readouterr().out

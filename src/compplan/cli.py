@@ -152,10 +152,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Print one member's statement: volumes, rank requirements, every bonus line."""
     import json
 
+    from compplan.compile import compile_plan
     from compplan.engine import close
     from compplan.explain import format_statement, statement
     from compplan.inputs import Period
     from compplan.io.csvio import read_events, read_state
+    from compplan.next_rank import blockers
     from compplan.spec import load_plan
 
     plan = load_plan(args.plan)
@@ -164,7 +166,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
     member = _member_id(args.id, members.ids)
-    result = close(plan, members, orders, period, state=state, events=events, ledger_for=member)
+    program = compile_plan(plan)
+    at_next = args.next_rank and not blockers(program)  # docs/semantics.md 3.10, when the plan allows it
+    result = close(program, members, orders, period, state=state, events=events, ledger_for=member, next_rank=at_next)
     s = statement(result, member)
     print(json.dumps(s, indent=2) if args.json else format_statement(s))
     return 0
@@ -461,6 +465,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--state", help="state.csv of the previous close")
     e.add_argument("--events", help="CSV: member_id, kind, date")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
+    e.add_argument(
+        "--next-rank",
+        action="store_true",
+        help="also show what the member would have earned at its next rank (one more pass over the network)",
+    )
     e.set_defaults(func=cmd_explain)
 
     w = sub.add_parser("whatif", help="a member's earnings with more volume or more recruits")

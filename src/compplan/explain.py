@@ -154,6 +154,9 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
             "met": all(r.met for r in needs),
             "requirements": [asdict(r) for r in needs],
         }
+        at_next = result.next_rank_total
+        if at_next is not None:  # docs/semantics.md 3.10 (a close run with next_rank=True)
+            upcoming["earnings"] = format_units(int(at_next[row]), mdec)
     return {
         "member": _plain(result.ids[row]),
         "period": result.period.label,
@@ -242,6 +245,8 @@ def format_statement(s: dict[str, Any]) -> str:
     if r["next"] is not None:
         nxt = r["next"]
         out.append(f"Next rank {nxt['rank']}: " + ("every requirement met" if nxt["met"] else "missing:"))
+        if "earnings" in nxt:
+            out.append(f"  at {nxt['rank']} you would have earned {nxt['earnings']} {s['currency']} this period")
         for req in nxt["requirements"]:
             out.append(f"  [{'x' if req['met'] else ' '}] {req['text']}")
     out.append("Earnings:")
