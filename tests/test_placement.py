@@ -481,3 +481,44 @@ def test_explain_shows_earnings_at_the_next_rank(capsys: pytest.CaptureFixture[s
     assert "at Leader you would have earned 18.00 USD this period" in capsys.readouterr().out
     assert main(args) == 0
     assert "would have earned" not in capsys.readouterr().out
+
+
+def test_streaming_and_walking_preorders_agree() -> None:
+    """Rows in parent-before-child order take the streaming relabel; any other order the depth-first walk."""
+    from compplan.kernels.placement import slot_preorder
+
+    rng = np.random.default_rng(11)
+    for n, slots in ((1, 2), (7, 2), (200, 2), (300, 3), (500, 5)):
+        parent = np.full(n, -1, dtype=np.int64)
+        slot = np.full(n, -1, dtype=np.int64)
+        free: list[tuple[int, int]] = []
+        for v in range(n):
+            if v and rng.random() < 0.95 and free:  # a few extra roots
+                p, k = free.pop(int(rng.integers(len(free))))
+                parent[v], slot[v] = p, k
+            free += [(v, k) for k in range(slots)]
+        order, position, visited, taken = slot_preorder(parent, slot, slots)
+        assert visited == n and not taken.any()
+        flip = np.arange(n)[::-1]  # reversed rows: every parent after its children, so the walk runs
+        parent_r = np.where(parent[flip] >= 0, n - 1 - parent[flip], -1)
+        _, position_r, visited_r, _ = slot_preorder(parent_r, slot[flip], slots)
+        assert visited_r == n
+        roots = np.nonzero(parent < 0)[0]
+        if len(roots) == 1:  # one tree: the same preorder whatever the row labels
+            assert (position_r[flip] == position).all()
+        for v in range(n):  # and in both, a member's children follow it in slot order, subtrees contiguous
+            kids = sorted((int(slot[c]), int(c)) for c in np.nonzero(parent == v)[0])
+            at = position[v] + 1
+            for _, c in kids:
+                assert position[c] == at
+                at += int(np.sum(_in_subtree(parent, c)))
+        assert sorted(order.tolist()) == list(range(n))
+
+
+def _in_subtree(parent: np.ndarray, root: int) -> np.ndarray:
+    inside = np.zeros(len(parent), dtype=bool)
+    inside[root] = True
+    for v in range(len(parent)):  # parents come first
+        if parent[v] >= 0 and inside[parent[v]]:
+            inside[v] = True
+    return inside
