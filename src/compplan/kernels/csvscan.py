@@ -213,11 +213,17 @@ def parse_spans(data, offsets, kind, decimals):  # type: ignore[no-untyped-def]
 
     Returns ``(values int64[n], errors int8[n])`` like :func:`parse_block`; surrounding blanks are ignored.
     """
-    n = offsets.shape[0] - 1
+    return parse_ranges(data, offsets[:-1], offsets[1:], kind, decimals)
+
+
+@jit
+def parse_ranges(data, starts, ends, kind, decimals):  # type: ignore[no-untyped-def]
+    """Parse ``data[starts[i]:ends[i]]`` for each ``i`` as one column kind (see :func:`parse_spans`)."""
+    n = starts.shape[0]
     values = np.zeros(n, dtype=np.int64)
     errors = np.zeros(n, dtype=np.int8)
     for i in range(n):
-        lo, hi = offsets[i], offsets[i + 1]
+        lo, hi = starts[i], ends[i]
         while lo < hi and (data[lo] == 32 or data[lo] == 9):
             lo += 1
         while hi > lo and (data[hi - 1] == 32 or data[hi - 1] == 9):
@@ -225,4 +231,51 @@ def parse_spans(data, offsets, kind, decimals):  # type: ignore[no-untyped-def]
         v, e = _parse_field(data, lo, hi, kind, decimals)
         values[i] = v
         errors[i] = e
+    return values, errors
+
+
+@jit
+def decimal128_units(words, shift):  # type: ignore[no-untyped-def]
+    """Exact int64 units from Arrow ``decimal128`` values at ``decimals = scale + shift`` places.
+
+    Parameters
+    ----------
+    words : int64[2 * n]
+        The 128-bit little-endian two's complement unscaled values: low word, high word, low word, ...
+    shift : int
+        Wanted decimal places minus the column's scale; a negative shift divides, and a value with a non-zero
+        digit beyond the wanted places is an error (:data:`ERR_PRECISION`), as in :func:`parse_spans`.
+
+    Returns
+    -------
+    values : int64[n]
+    errors : int8[n]
+        :data:`ERR_RANGE` for ``|units| > 10**17`` (the text parser's bound) or beyond 64 bits.
+    """
+    n = words.shape[0] // 2
+    values = np.zeros(n, dtype=np.int64)
+    errors = np.zeros(n, dtype=np.int8)
+    factor = np.int64(1)
+    for _ in range(min(abs(shift), 18)):
+        factor *= 10
+    bound = _LIMIT // factor if shift > 0 else _LIMIT
+    for i in range(n):
+        low, high = words[2 * i], words[2 * i + 1]
+        if high != (low >> 63):  # more than 64 bits
+            errors[i] = ERR_RANGE
+            continue
+        if shift < -18:  # |low| < 10**19 <= 10**-shift: only 0 has no digit beyond the wanted places
+            if low != 0:
+                errors[i] = ERR_PRECISION
+            continue
+        if shift < 0:
+            q = low // factor
+            if low - q * factor != 0:
+                errors[i] = ERR_PRECISION
+                continue
+            low = q
+        if low > bound or low < -bound:
+            errors[i] = ERR_RANGE
+            continue
+        values[i] = low * factor if shift > 0 else low
     return values, errors
