@@ -114,3 +114,65 @@ def test_sum_of_line_volumes_bound_in_one_pass() -> None:
         _orders(tree, orders, PERIOD, 2)
     ok = _orders(tree, Orders(orders.member_ids[:900], orders.dates[:900], big[:900], big[:900]), PERIOD, 2)
     assert ok.pv is not None and int(ok.position.sum()) == 0
+
+
+# -- the CSV reader: block by block into one growing array, same answers for any block size ---------------
+
+
+def mostly(good: st.SearchStrategy[str], bad: list[str]) -> st.SearchStrategy[str]:
+    """``good`` values, one in twenty-five a bad or special one."""
+    return st.integers(0, 24).flatmap(lambda k: st.sampled_from(bad) if k == 0 else good)
+
+
+cell_id = mostly(st.integers(-(10**6), 10**6).map(str), ["A7", "", " 12 ", "007"])
+cell_date = mostly(st.dates(dt.date(2025, 1, 1), dt.date(2027, 1, 1)).map(str), ["", "2026-02-30", "x"])
+cell_volume = mostly(st.decimals(-(10**4), 10**4, places=2, allow_nan=False).map(str), ["", "1.234", "-0", "1e2"])
+csv_row = st.integers(0, 29).flatmap(
+    lambda k: (
+        st.tuples(cell_id, cell_id, cell_date).map(",".join)  # a wrong number of fields
+        if k == 0
+        else st.sampled_from(["", "  "])  # blank lines
+        if k == 1
+        else st.tuples(cell_id, cell_date, cell_volume, cell_volume).map(",".join)
+    )
+)
+
+
+def read_both(path: object, monkeypatch: pytest.MonkeyPatch, block: int) -> tuple[object, object]:
+    from compplan.io import csvio
+
+    def run() -> object:
+        try:
+            o = csvio.read_orders(path)  # type: ignore[arg-type]
+        except InputError as exc:
+            return sorted(str(p) for p in exc.problems)
+        return [c.tolist() for c in (o.member_ids, o.dates, o.pv, o.cv, o.lines)]
+
+    whole = run()
+    with monkeypatch.context() as m:
+        m.setattr(csvio, "BLOCK_BYTES", block)
+        m.setattr(csvio, "SLACK_ROWS", 0)  # the arrays grow while reading
+        m.setattr(csvio, "ESTIMATE_MARGIN", 0.0)
+        small = run()
+    return whole, small
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(csv_row, max_size=40),
+    crlf=st.booleans(),
+    last_newline=st.booleans(),
+    block=st.integers(1, 200),
+)
+def test_csv_blocks_of_any_size_read_the_same(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[str], crlf: bool, last_newline: bool, block: int
+) -> None:
+    end = "\r\n" if crlf else "\n"
+    text = "member_id,date,pv,cv" + end + end.join(rows) + (end if last_newline and rows else "")
+    path = tmp_path_factory.mktemp("csv") / "orders.csv"
+    path.write_bytes(text.encode())
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        whole, small = read_both(path, monkeypatch, block)
+    summarised = any("more" in str(x) for x in [*whole, *small])  # type: ignore[misc]
+    if not summarised:  # up to 20 problems of a kind are listed one by one, whatever the blocks
+        assert whole == small

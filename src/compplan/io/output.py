@@ -56,10 +56,23 @@ def write_atomically(out_dir: str | Path, fill: Callable[[Path], None], overwrit
     return out
 
 
-def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
-    """Header and columns of ``members.csv``."""
+def _canonical(result: CloseResult, lazy: bool) -> Callable[[Column], Column]:
+    """Put a column of tree positions in canonical order: now, or row block by row block as it is written."""
+    if lazy:
+        return lambda c: c._replace(take=result.position)
+    return lambda c: c._replace(values=c.values[result.position])
+
+
+def members_table(result: CloseResult, lazy: bool = False) -> tuple[list[str], list[Column]]:
+    """Header and columns of ``members.csv``.
+
+    With ``lazy`` the member columns stay in tree positions and :func:`~compplan.io.csvio.write_csv` gathers
+    each block of rows into canonical order as it writes it (no canonical copy of every column).
+    """
     mdec, vdec = result.plan.minor_units, result.plan.plan.volume_decimals
     ranks = result.plan.rank_names
+    v = result.values
+    put = _canonical(result, lazy)
     header = [
         "id",
         "pv",
@@ -76,17 +89,12 @@ def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
     ]
     columns = [
         Column.ids(result.ids),
-        Column.decimal(result.pv, vdec),
-        Column.decimal(result.gv, vdec),
-        Column.decimal(result.qv, vdec),
-        Column.boolean(result.active),
-        Column.label(result.rank, ranks),
-        Column.label(result.highest_rank, ranks),
-        *(Column.decimal(col, mdec) for col in result.bonuses.values()),
-        Column.decimal(result.total, mdec),
-        Column.decimal(result.balance_in, mdec),
-        Column.decimal(result.paid, mdec),
-        Column.decimal(result.balance_out, mdec),
+        *(put(Column.decimal(v[name], vdec)) for name in ("pv", "gv", "qv")),
+        put(Column.boolean(v["active"])),
+        put(Column.label(v["rank"], ranks)),
+        put(Column.label(v["highest_rank"], ranks)),
+        *(put(Column.decimal(v[b], mdec)) for b in result.plan.bonus_ids()),
+        *(put(Column.decimal(v[name], mdec)) for name in ("total", "balance_in", "paid", "balance_out")),
     ]
     return header, columns
 
@@ -107,8 +115,9 @@ def write_result(
     mdec, vdec = plan.minor_units, plan.plan.volume_decimals
 
     def fill(tmp: Path) -> None:
-        header, columns = members_table(result)
+        header, columns = members_table(result, lazy=True)
         write_csv(tmp / "members.csv", header, columns)
+        put = _canonical(result, lazy=True)
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
         period = result.period
         preamble = (
@@ -120,9 +129,9 @@ def write_result(
             ["id", "highest_rank", "streak", "balance"],
             [
                 Column.ids(result.ids),
-                Column.label(result.highest_rank, plan.rank_names),
-                Column.integer(result.streak),
-                Column.decimal(result.balance_out, mdec),
+                put(Column.label(result.values["highest_rank"], plan.rank_names)),
+                put(Column.integer(result.values["streak"])),
+                put(Column.decimal(result.values["balance_out"], mdec)),
             ],
             preamble,
         )
