@@ -551,7 +551,7 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
     np.cumsum(lengths, out=label_start[1:])
     label_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8) if encoded else np.zeros(1, dtype=np.uint8)
     width = int(cw.row_width_bound(kinds, label_start))
-    block = max(1, min(n, (16 * 2**20) // width))
+    block = max(1, min(n, (64 * 2**20) // width))
     buffer = np.empty(block * width, dtype=np.uint8)
     values = np.empty((len(columns), block), dtype=np.int64)
     with path.open("wb") as out:
@@ -559,7 +559,7 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
         out.write((",".join(header) + "\n").encode("utf-8"))
         for lo in range(0, n, block):
             hi = min(n, lo + block)
-            rows = values[:, : hi - lo]
+            rows = values if hi - lo == block else np.empty((len(columns), hi - lo), dtype=np.int64)  # C order
             for i, c in enumerate(columns):
                 if c.take is not None:
                     np.take(c.values, c.take[lo:hi], out=rows[i])
@@ -569,4 +569,4 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
                     rows[i] += label_base[i]
             places = row_decimals[lo:hi] if row_decimals is not None else np.zeros(1, dtype=np.int64)
             used = cw.format_rows(rows, kinds, decimals, places, label_bytes, label_start, 0, hi - lo, buffer)
-            out.write(buffer[:used].tobytes())
+            out.write(buffer[:used].data)

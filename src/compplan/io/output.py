@@ -81,7 +81,7 @@ def members_table(result: CloseResult, lazy: bool = False) -> tuple[list[str], l
         "active",
         "rank",
         "highest_rank",
-        *result.bonuses,
+        *result.plan.bonus_ids(),
         "total",
         "balance_in",
         "paid",
