@@ -280,11 +280,33 @@ def _column(frame: Any, name: str, source: str, problems: ProblemCollector) -> A
         return None
 
 
+class _Columns:
+    """The required columns of a frame, each fetched when it is converted and then let go.
+
+    A frame with ``column_names`` (a pyarrow Table, a Parquet file read column by column) is checked by name,
+    so a column that is read on access (see :mod:`compplan.io.parquet`) is only in memory while it is converted.
+    """
+
+    def __init__(self, frame: Any, names: tuple[str, ...], source: str, what: str) -> None:
+        self.frame = frame
+        problems = ProblemCollector()
+        present = getattr(frame, "column_names", None)
+        self.cols: dict[str, Any] = {}
+        for name in names:
+            if present is None:
+                self.cols[name] = _column(frame, name, source, problems)
+            elif name not in present:
+                problems.add("missing_column", f"required column {name!r} is missing", source)
+        problems.raise_if_any(InputError, title=f"{source}: invalid {what}")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.cols.pop(name) if name in self.cols else self.frame[name]
+
+
 def members_from_frame(frame: Any, source: str = "members") -> Members:
     """Members from a pandas / polars DataFrame or a pyarrow Table with ``id, sponsor_id, enrolled_on``."""
+    cols = _Columns(frame, ("id", "sponsor_id", "enrolled_on"), source, "members")
     problems = ProblemCollector()
-    cols = {c: _column(frame, c, source, problems) for c in ("id", "sponsor_id", "enrolled_on")}
-    problems.raise_if_any(InputError, title=f"{source}: invalid members")
 
     def where(r: int) -> str:
         return f"{source} row {r + 1}"
@@ -303,9 +325,8 @@ def members_from_frame(frame: Any, source: str = "members") -> Members:
 
 def orders_from_frame(frame: Any, decimals: int = 2, source: str = "orders") -> Orders:
     """Orders from a DataFrame or Table with ``member_id, date, pv, cv`` (volumes as text, Decimal or int)."""
+    cols = _Columns(frame, ("member_id", "date", "pv", "cv"), source, "orders")
     problems = ProblemCollector()
-    cols = {c: _column(frame, c, source, problems) for c in ("member_id", "date", "pv", "cv")}
-    problems.raise_if_any(InputError, title=f"{source}: invalid orders")
 
     def where(r: int) -> str:
         return f"{source} row {r + 1}"
