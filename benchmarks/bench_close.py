@@ -36,16 +36,21 @@ def write_csv_inputs(
     from compplan.synthetic import generate
 
     m, o = data if data is not None else generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
-    sponsor = np.where(m.is_root, 0, np.arange(len(m)) + 1)  # label 0 = empty sponsor
+    # Integer columns and a label table of the distinct days, so 10M members need no 10M Python strings;
+    # the few roots (empty sponsor) are appended as text after the other members.
+    days_m, which = np.unique(m.enrolled_on, return_inverse=True)
+    child = np.flatnonzero(~m.is_root)
     write_csv(
         folder / "members.csv",
         ["id", "sponsor_id", "enrolled_on"],
         [
-            Column.integer(m.ids),
-            Column.label(sponsor, ["", *(str(int(s)) for s in m.sponsor_ids)]),
-            Column.label(np.arange(len(m)), [str(d) for d in m.enrolled_on]),
+            Column.integer(m.ids[child]),
+            Column.integer(m.sponsor_ids[child]),
+            Column.label(which[child], [str(d) for d in days_m]),
         ],
     )
+    with (folder / "members.csv").open("a") as f:
+        f.writelines(f"{int(m.ids[r])},,{m.enrolled_on[r]}\n" for r in np.flatnonzero(m.is_root))
     days = o.dates.astype(np.int64)
     first = int(days.min()) if len(days) else 0
     labels = [str(np.datetime64(first + k, "D")) for k in range(int(days.max()) - first + 1)] if len(days) else []
