@@ -424,7 +424,32 @@ class CloseResult:
 
 
 def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> OrderColumns:
-    """Check every order line against the tree, the period and the bounds; convert to plan units."""
+    """Check every order line against the tree, the period and the bounds; convert to plan units.
+
+    With dense integer ids and volumes at the plan's decimals, one numba pass looks every line up and checks it
+    (:meth:`Genealogy.check_order_lines`); the day, PV and CV columns are then used as they are,
+    without copies (steps never write into order columns). Any problem, or any other kind of input, takes the
+    general checks below, which name every problem with its line.
+    """
+    if orders.decimals == vdec:
+        day = _day_numbers(orders.dates)
+        pv, cv = orders.pv.astype(np.int64, copy=False), orders.cv.astype(np.int64, copy=False)
+        bounds = (_day(period.start), _day(period.end), MAX_LINE_UNITS, MAX_TOTAL_UNITS)
+        checked = tree.check_order_lines(orders.member_ids, day, pv, cv, *bounds)
+        if checked is not None and checked[1] == 0:
+            return OrderColumns(checked[0], day, pv, cv)
+    return _check_orders(tree, orders, period, vdec)
+
+
+def _day_numbers(dates: np.ndarray) -> Int64Array:
+    """Days since 1970-01-01 (a view when ``dates`` already holds days)."""
+    if dates.dtype == np.dtype("datetime64[D]"):
+        return dates.view(np.int64)
+    return dates.astype("datetime64[D]").astype(np.int64)
+
+
+def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> OrderColumns:
+    """The general order checks: every problem named with its line."""
     problems = ProblemCollector()
     rows, found = tree.lookup(orders.member_ids)
     add_rows(
@@ -434,7 +459,7 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
         lambda r: f"order for unknown member {format_id(orders.member_ids[r])}",
         orders.where,
     )
-    day = orders.dates.astype("datetime64[D]").astype(np.int64)
+    day = _day_numbers(orders.dates)
     start, end = _day(period.start), _day(period.end)
     outside = np.nonzero((day < start) | (day > end))[0]
     add_rows(
@@ -494,7 +519,7 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
             orders.where,
         )
     problems.raise_if_any(InputError, title=f"{orders.source}: invalid orders")
-    return OrderColumns(position, day, pv.astype(np.int64), cv.astype(np.int64))
+    return OrderColumns(position, day, pv.astype(np.int64, copy=False), cv.astype(np.int64, copy=False))
 
 
 def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Period) -> dict[str, Int64Array]:
