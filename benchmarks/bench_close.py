@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,21 +29,28 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def write_csv_inputs(n: int, folder: Path, seed: int, shape: str = "realistic") -> None:
+def write_csv_inputs(
+    n: int, folder: Path, seed: int, shape: str = "realistic", data: tuple[Any, Any] | None = None
+) -> None:
     from compplan.io.csvio import Column, write_csv
     from compplan.synthetic import generate
 
-    m, o = generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
-    sponsor = np.where(m.is_root, 0, np.arange(len(m)) + 1)  # label 0 = empty sponsor
+    m, o = data if data is not None else generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
+    # Integer columns and a label table of the distinct days, so 10M members need no 10M Python strings;
+    # the few roots (empty sponsor) are appended as text after the other members.
+    days_m, which = np.unique(m.enrolled_on, return_inverse=True)
+    child = np.flatnonzero(~m.is_root)
     write_csv(
         folder / "members.csv",
         ["id", "sponsor_id", "enrolled_on"],
         [
-            Column.integer(m.ids),
-            Column.label(sponsor, ["", *(str(int(s)) for s in m.sponsor_ids)]),
-            Column.label(np.arange(len(m)), [str(d) for d in m.enrolled_on]),
+            Column.integer(m.ids[child]),
+            Column.integer(m.sponsor_ids[child]),
+            Column.label(which[child], [str(d) for d in days_m]),
         ],
     )
+    with (folder / "members.csv").open("a") as f:
+        f.writelines(f"{int(m.ids[r])},,{m.enrolled_on[r]}\n" for r in np.flatnonzero(m.is_root))
     days = o.dates.astype(np.int64)
     first = int(days.min()) if len(days) else 0
     labels = [str(np.datetime64(first + k, "D")) for k in range(int(days.max()) - first + 1)] if len(days) else []
@@ -58,20 +66,39 @@ def write_csv_inputs(n: int, folder: Path, seed: int, shape: str = "realistic") 
     )
 
 
-def write_parquet_inputs(n: int, folder: Path, seed: int, shape: str = "realistic") -> None:
-    """The same network as Parquet: int64 ids (null sponsor for roots), date32 dates, decimal128(12, 2) volumes."""
+def write_parquet_inputs(
+    n: int,
+    folder: Path,
+    seed: int,
+    shape: str = "realistic",
+    volumes: str = "decimal",
+    data: tuple[Any, Any] | None = None,
+) -> None:
+    """The same network as Parquet: int64 ids (null sponsor for roots), date32 dates, volumes as
+    ``decimal128(12, 2)`` (``volumes="decimal"``, built from the exact unscaled integers) or decimal text."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from compplan.synthetic import generate
 
-    m, o = generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
+    m, o = data if data is not None else generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
     sponsor = pa.array(m.sponsor_ids, mask=m.is_root)
     pq.write_table(pa.table({"id": m.ids, "sponsor_id": sponsor, "enrolled_on": m.enrolled_on}), folder / "m.parquet")
+    vol = _decimal128 if volumes == "decimal" else _decimal_text
     pq.write_table(
-        pa.table({"member_id": o.member_ids, "date": o.dates, "pv": _decimal_text(o.pv), "cv": _decimal_text(o.cv)}),
+        pa.table({"member_id": o.member_ids, "date": o.dates, "pv": vol(o.pv), "cv": vol(o.cv)}),
         folder / "o.parquet",
     )
+
+
+def _decimal128(units: np.ndarray) -> Any:
+    """Hundredths as an Arrow ``decimal128(12, 2)`` array, from the unscaled integers (no float anywhere)."""
+    import pyarrow as pa
+
+    words = np.empty((len(units), 2), dtype=np.int64)  # little-endian 128-bit: low word, then the sign extension
+    words[:, 0] = units
+    words[:, 1] = np.where(units < 0, -1, 0)
+    return pa.Array.from_buffers(pa.decimal128(12, 2), len(units), [None, pa.py_buffer(words)])
 
 
 def _decimal_text(units: np.ndarray) -> np.ndarray:
@@ -115,23 +142,39 @@ def cli_run(
     return {"wall_s": wall, "in_process_s": float(seconds), "peak_rss_mb": int(rss_kb) / 1024}
 
 
-def in_process(plan_path: Path, n: int, seed: int, repeats: int = 3, shape: str = "realistic") -> dict[str, object]:
+def in_process(
+    plan_path: Path,
+    n: int,
+    seed: int,
+    repeats: int = 3,
+    shape: str = "realistic",
+    data: tuple[Any, Any] | None = None,
+) -> dict[str, object]:
     from compplan import close, load_plan
     from compplan.synthetic import generate
 
     plan = load_plan(plan_path)
-    m, o = generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
+    m, o = data if data is not None else generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
     close(plan, m, o, "2026-10")  # compile / load the cache
     best: dict[str, float] = {}
+    runs = []
     for _ in range(repeats):
         r = close(plan, m, o, "2026-10")
+        runs.append(sum(r.timings.values()))
         for k, v in r.timings.items():
             best[k] = min(best.get(k, v), v)
     total = sum(best.values())
-    return {"steps_s": best, "total_s": total, "ns_per_member": total / n * 1e9, "orders": len(o), "result": r}
+    return {
+        "steps_s": best,
+        "total_s": total,
+        "runs_s": runs,
+        "ns_per_member": total / n * 1e9,
+        "orders": len(o),
+        "result": r,
+    }
 
 
-def reference_run(plan_path: Path, n: int, seed: int, engine_result: object) -> float:
+def reference_run(plan_path: Path, n: int, seed: int, engine_result: object, shape: str = "realistic") -> float:
     import datetime as dt
 
     from compplan import load_plan
@@ -139,7 +182,7 @@ def reference_run(plan_path: Path, n: int, seed: int, engine_result: object) -> 
     from reference import reference_close
 
     plan = load_plan(plan_path)
-    m, o = generate(n, seed=seed)
+    m, o = generate(n, seed=seed, shape=shape)  # type: ignore[arg-type]
     members = [
         (int(i), None if r else int(s), d.astype(dt.date))
         for i, s, r, d in zip(m.ids, m.sponsor_ids, m.is_root, m.enrolled_on, strict=True)
@@ -184,7 +227,7 @@ def main() -> None:
             "steps_s": ip["steps_s"],
         }
         if n <= args.reference_max:
-            row["reference_s"] = reference_run(args.plan, n, args.seed, ip["result"])
+            row["reference_s"] = reference_run(args.plan, n, args.seed, ip["result"], args.shape)
         if not args.no_cli:
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp)

@@ -570,6 +570,7 @@ def _close(
     period_end: datetime.date,
     prior: dict[MemberId, StateRow],
     events: list[EventRow],
+    override: tuple[MemberId, int] | None = None,
 ) -> RefResult:
     rank_names = [r.name for r in plan.ranks]
     index_of = {name: i for i, name in enumerate(rank_names)}
@@ -693,6 +694,8 @@ def _close(
         qv[i] = qv_for(i, rank[i]) if plan.ranks[rank[i]].min_qv is not None else gv[i]
     # loyalty 3.4: the streak is a fact about activity, carried whatever the bonuses
     streak = {i: streak_before[i] + 1 if active[i] else 0 for i in ids}
+    if override is not None:
+        _override(plan, override, rank, active, highest, highest_before)
 
     # --- 3.4 bonuses ---
     def basis_of(kind: str, m: MemberId) -> Decimal:
@@ -1149,3 +1152,64 @@ def _close(
         placement_order=placement_order,
         binary=binary_bonus is not None,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Earnings at the next rank (docs/semantics.md 3.10)
+
+
+def _override(
+    plan: Plan,
+    override: tuple[MemberId, int],
+    rank: dict[MemberId, int],
+    active: dict[MemberId, bool],
+    highest: dict[MemberId, int],
+    highest_before: dict[MemberId, int],
+) -> None:
+    """3.10: only this member's paid-as rank, activity and highest rank change; after ranks and streaks are
+    decided, so nobody else's rank, activity or streak (nor its own streak) can follow."""
+    member, new_rank = override
+    spec = plan.ranks[new_rank]
+    rank[member] = new_rank
+    if spec.active if spec.active is not None else True:
+        active[member] = True
+    highest[member] = max(highest_before[member], new_rank)
+
+
+def reference_next_rank_earnings(
+    plan: Plan,
+    members: list[MemberRow],
+    orders: list[OrderRow],
+    period_start: datetime.date,
+    period_end: datetime.date,
+    *,
+    prior_state: dict[MemberId, StateRow] | None = None,
+    events: list[EventRow] | None = None,
+) -> dict[MemberId, Decimal | None]:
+    """docs/semantics.md 3.10 literally: for every member below the top rank, the whole close again with that
+    member's paid-as rank one higher (active if that rank requires it); its total before the company cap (the
+    plan without ``payout_cap``). ``None`` for members at the top rank. O(n) closes: for small inputs."""
+    real = reference_close(plan, members, orders, period_start, period_end, prior_state=prior_state, events=events)
+    rank_names = [r.name for r in plan.ranks]
+    uncapped = plan.model_copy(update={"payout_cap": None})
+    out: dict[MemberId, Decimal | None] = {}
+    for member, result in real.members.items():
+        now = rank_names.index(result.rank)
+        if now + 1 >= len(rank_names):
+            out[member] = None
+            continue
+        with decimal.localcontext() as ctx:
+            ctx.prec = 120
+            ctx.traps[decimal.Inexact] = False
+            alt = _close(
+                uncapped,
+                members,
+                orders,
+                period_start,
+                period_end,
+                prior_state or {},
+                list(events or []),
+                override=(member, now + 1),
+            )
+        out[member] = alt.members[member].total
+    return out

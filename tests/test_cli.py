@@ -220,3 +220,44 @@ def test_golden_hybrid_two_months(tmp_path: Path) -> None:
     assert (november / "members.csv").read_text() == (d / "expected_2026-11.csv").read_text()
     state = (november / "state.csv").read_text().splitlines()
     assert state[0].endswith("period=2026-11; end=2026-11-30") and "G,Associate,3,15.00" in state
+
+
+def test_progress_has_next_rank_earnings_and_says_why_when_it_cannot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compplan import close, load_plan
+    from compplan.io.csvio import read_events, read_members, read_orders, read_state
+
+    d = EXAMPLES / "hybrid_leadership"
+    files = ["--state", str(d / "state_2026-09.csv"), "--events", str(d / "events_2026-10.csv"), "--progress"]
+    out = tmp_path / "out"
+    orders = d / "orders_2026-10.csv"
+    assert main(close_args("hybrid_leadership", out, *files, orders=orders)) == 0
+    plan = load_plan(ROOT / "plans" / "hybrid_leadership.yaml")
+    res = close(
+        plan,
+        read_members(d / "members.csv"),
+        read_orders(orders),
+        "2026-10",
+        state=read_state(d / "state_2026-09.csv"),
+        events=read_events(d / "events_2026-10.csv"),
+        next_rank=True,
+    )
+    assert res.next_rank_total is not None
+    totals = zip(res.ids.tolist(), res.next_rank_total.tolist(), strict=True)
+    want = {str(i): f"{t // 100}.{t % 100:02d}" for i, t in totals}
+    header, *rows = (out / "progress.csv").read_text().splitlines()
+    assert header.split(",")[-1] == "next_rank_earnings"
+    assert rows and all(r.split(",")[-1] == want[r.split(",")[0]] for r in rows)
+    assert want["B"] == "666.00"  # Manager -> Director: what B earns now (166.00) and the 500.00 advancement
+
+    text = (ROOT / "plans" / "hybrid_leadership.yaml").read_text()
+    bad = tmp_path / "hybrid_leadership.yaml"
+    bad.write_text(text.replace("matches: [unilevel, generation]", "matches: [unilevel, leadership_pool]"))
+    args = close_args("hybrid_leadership", tmp_path / "bad", *files, orders=orders)
+    args[args.index("--plan") + 1] = str(bad)
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "next_rank_earnings left empty: matching bonus 'check_match' matches pool" in capsys.readouterr().err
+    rows = (tmp_path / "bad" / "progress.csv").read_text().splitlines()[1:]
+    assert rows and all(r.endswith(",") for r in rows)

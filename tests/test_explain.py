@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,102 @@ def test_what_if_runs_the_same_engine_on_changed_inputs() -> None:
     lift = what_if(PLAN, members, orders, "2026-10", "A", add_pv="10000", on="A", state=state, events=events)  # type: ignore[arg-type]
     assert lift["rank"] == {"before": "Director", "after": "Director"}
     assert lift["total"]["change"] == "200.00"  # loyalty 2% of 10,000 more own CV
+
+
+NEXT_RANK_PLAN = {
+    "plan": {"name": "Next rank", "currency": "USD", "rounding": "half_up"},
+    "activity": {"min_pv": 50},
+    "ranks": [{"name": "Member"}, {"name": "Bronze", "min_pv": 100}, {"name": "Silver", "min_pv": 1000}],
+    "bonuses": [
+        {"id": "unilevel", "type": "unilevel", "compression": "dynamic", "min_rank": "Bronze", "rates": ["10%", "5%"]},
+        {"id": "differential", "type": "differential", "rates": {"Bronze": "5%", "Silver": "8%"}},
+        {"id": "advancement", "type": "rank_advancement", "awards": {"Silver": {"cash": 100}}},
+        {"id": "pool", "type": "pool", "share": "1%", "shares_by_rank": {"Silver": 1}},
+    ],
+    "payout_cap": {"max_share": "10%", "scalable": ["unilevel"]},
+}
+
+
+def test_next_rank_earnings_worked_by_hand(tmp_path: Path) -> None:
+    """A -> B -> C -> D and A -> Ace; PV = CV: A 100, B 40 (inactive), C 100, D 400, Ace 1001 (Silver).
+
+    Paid as: A, C, D Bronze; B Member; Ace Silver (the top rank). Total CV 1641, so the pool is 16.41 and the
+    company cap (10%: 164.10) binds; next-rank earnings are before it.
+
+    * A at Silver: unilevel as now (10% of B 40, C 100, Ace 1001; 5% of D 400 as C is qualified) = 134.10;
+      differential 8% less what is taken below: D 3% of 400, C 3% of 100, B 8% of 40, itself 8% of 100, Ace
+      nothing (8% taken) = 26.20; advancement 100; pool: A and Ace 1 share each, 1641 / 2 = 820 cents and one
+      left over, which goes to A (remainders tie, A comes before Ace) = 8.21. Total 268.51.
+    * B at Bronze counts as active (Bronze requires it) and becomes qualified: dynamic compression gives it
+      level 1 for C (10% of 100) and level 2 for D (C is between: 5% of 400) = 30; differential 5% of its own
+      40 = 2 (C and D already take 5%). Total 32.00.
+    * C at Silver: unilevel 10% of D = 40; differential 3% of D's 400 + 8% of its own 100 = 20; 100; pool: Ace
+      comes before C, so C gets 8.20. Total 168.20.
+    * D at Silver: differential 8% of 400 = 32; 100; 8.20. Total 140.20.
+    """
+    from compplan import Members, Orders
+    from compplan.explain import progress
+    from compplan.io.csvio import write_csv
+    from compplan.spec.models import Plan
+    from reference import reference_next_rank_earnings
+
+    plan = Plan.model_validate(NEXT_RANK_PLAN)
+    ids = ["A", "B", "C", "D", "Ace"]
+    sponsors = [None, "A", "B", "C", "A"]
+    enrolled = ["2026-01-05"] * 5
+    volumes = ["100", "40", "100", "400", "1001"]
+    members = Members.from_columns(ids, sponsors, enrolled)
+    orders = Orders.from_columns(ids, ["2026-10-10"] * 5, volumes, volumes)
+    res = close(plan, members, orders, "2026-10", next_rank=True)
+    assert res.next_rank_total is not None
+    assert res.rank_names.tolist() == ["Bronze", "Silver", "Member", "Bronze", "Bronze"]  # A, Ace, B, C, D
+    by_id = dict(zip(res.ids.tolist(), res.next_rank_total.tolist(), strict=True))
+    assert by_id == {"A": 26851, "Ace": 0, "B": 3200, "C": 16820, "D": 14020}
+    assert res.payout_cap is not None and res.payout_cap["binding"]  # the real close is cut, these are not
+    ref = reference_next_rank_earnings(
+        plan,
+        [(i, s, dt.date.fromisoformat(e)) for i, s, e in zip(ids, sponsors, enrolled, strict=True)],
+        [(i, dt.date(2026, 10, 10), Decimal(v), Decimal(v)) for i, v in zip(ids, volumes, strict=True)],
+        dt.date(2026, 10, 1),
+        dt.date(2026, 10, 31),
+    )
+    assert ref == {
+        "A": Decimal("268.51"),
+        "Ace": None,
+        "B": Decimal("32.00"),
+        "C": Decimal("168.20"),
+        "D": Decimal("140.20"),
+    }
+    header, columns = progress(res)
+    write_csv(tmp_path / "p.csv", header, columns)
+    assert (tmp_path / "p.csv").read_text().splitlines() == [
+        "id,rank,next_rank,requirement,have,need,missing,days_left,next_rank_earnings",
+        "A,Bronze,Silver,pv,100.00,1000.00,900.00,30,268.51",
+        "B,Member,Bronze,active,0,1,1,30,32.00",
+        "B,Member,Bronze,pv,40.00,100.00,60.00,30,32.00",
+        "C,Bronze,Silver,pv,100.00,1000.00,900.00,30,168.20",
+        "D,Bronze,Silver,pv,400.00,1000.00,600.00,30,140.20",
+    ]
+    plain = close(plan, members, orders, "2026-10")
+    assert plain.next_rank_total is None
+    header, columns = progress(plain)
+    write_csv(tmp_path / "q.csv", header, columns)
+    assert (tmp_path / "q.csv").read_text().splitlines()[1] == "A,Bronze,Silver,pv,100.00,1000.00,900.00,30,"
+
+
+def test_next_rank_earnings_refused_for_a_matching_of_a_pool() -> None:
+    plan_dict = {
+        **NEXT_RANK_PLAN,
+        "bonuses": [
+            *NEXT_RANK_PLAN["bonuses"],  # type: ignore[misc]
+            {"id": "match", "type": "matching", "matches": ["pool"], "rates": ["10%"]},
+        ],
+    }
+    from compplan import Members, Orders
+    from compplan.spec.models import Plan
+
+    plan = Plan.model_validate(plan_dict)
+    members = Members.from_columns(["A", "B"], [None, "A"], ["2026-01-05"] * 2)
+    orders = Orders.from_columns(["A", "B"], ["2026-10-10"] * 2, ["100", "100"], ["100", "100"])
+    with pytest.raises(EngineError, match="matching bonus 'match' matches pool 'pool'"):
+        close(plan, members, orders, "2026-10", next_rank=True)

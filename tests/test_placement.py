@@ -446,3 +446,79 @@ def test_synthetic_demo_and_simulation_are_placed_by_the_plan(capsys: pytest.Cap
     history = simulate(load_plan(ROOT / "plans" / "forced_matrix.yaml"), 800, 3, seed=3)
     assert [h["members"] for h in history] == sorted(h["members"] for h in history)
     assert all(float(h["bonuses"]["matrix"]) > 0 for h in history)
+
+
+def test_earnings_at_the_next_rank_on_binary_and_matrix_plans() -> None:
+    ranks = "ranks: [{name: member}, {name: pro, min_pv: 20}]\n"
+    binary = parse_plan(
+        "plan: {name: B, currency: USD}\nactivity: {min_pv: 10}\n" + ranks + "placement: {tree: binary}\n"
+        "bonuses: [{id: binary, type: binary, rate: 10%, min_rank: pro}]\n"
+    )
+    r = close(binary, members(TREE), orders({1: "10", 2: "100", 3: "50", 4: "30", 5: "20"}), "2026-10", next_rank=True)
+    # 1 is a member (PV 10 < 20): no binary now; as a pro it would get 10% of its weaker leg (3: 50) = 5.00.
+    # 2 (PV 100) is a pro already: the top rank, no figure.
+    assert r.bonuses["binary"].tolist() == [0, 200, 0, 0, 0]
+    assert r.next_rank_total is not None and r.next_rank_total.tolist() == [500, 0, 0, 0, 0]
+    matrix = parse_plan(
+        "plan: {name: M, currency: USD}\nactivity: {min_pv: 10}\n" + ranks + "placement: {tree: matrix, width: 2}\n"
+        "bonuses: [{id: mx, type: matrix, compression: dynamic, rates_by_rank: {member: [10%], pro: [10%, 5%]}}]\n"
+    )
+    m = members([(1, None, None, None), (2, 1, 1, 1), (3, 1, 1, 2), (4, 2, 2, 1), (5, 2, 2, 2)])
+    r = close(matrix, m, orders({1: "10", 2: "10", 3: "50", 4: "30", 5: "20"}), "2026-10", next_rank=True)
+    # members 1 and 2 are active members paid one level; as pros, 1 would also get 5% of level 2 (4, 5: 2.50);
+    # 2's level 2 is empty. 3, 4, 5 are pros already.
+    assert r.bonuses["mx"].tolist() == [600, 500, 0, 0, 0]
+    assert r.next_rank_total is not None and r.next_rank_total.tolist() == [850, 500, 0, 0, 0]
+
+
+def test_explain_shows_earnings_at_the_next_rank(capsys: pytest.CaptureFixture[str]) -> None:
+    d = EX / "binary_weekly"
+    args = ["explain", "--plan", str(ROOT / "plans" / "binary_weekly.yaml"), "--members", str(d / "members.csv")]
+    args += ["--orders", str(d / "orders_2026-10-05.csv"), "--state", str(d / "state_2026-10-04.csv")]
+    args += ["--period", "2026-10-05..2026-10-11", "--id", "A"]
+    assert main([*args, "--next-rank"]) == 0
+    # A is a Builder; as a Leader its check match would be 20% (not 10%) of B's 35.00 binary: 11.00 + 7.00
+    assert "at Leader you would have earned 18.00 USD this period" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "would have earned" not in capsys.readouterr().out
+
+
+def test_streaming_and_walking_preorders_agree() -> None:
+    """Rows in parent-before-child order take the streaming relabel; any other order the depth-first walk."""
+    from compplan.kernels.placement import slot_preorder
+
+    rng = np.random.default_rng(11)
+    for n, slots in ((1, 2), (7, 2), (200, 2), (300, 3), (500, 5)):
+        parent = np.full(n, -1, dtype=np.int64)
+        slot = np.full(n, -1, dtype=np.int64)
+        free: list[tuple[int, int]] = []
+        for v in range(n):
+            if v and rng.random() < 0.95 and free:  # a few extra roots
+                p, k = free.pop(int(rng.integers(len(free))))
+                parent[v], slot[v] = p, k
+            free += [(v, k) for k in range(slots)]
+        order, position, visited, taken = slot_preorder(parent, slot, slots)
+        assert visited == n and not taken.any()
+        flip = np.arange(n)[::-1]  # reversed rows: every parent after its children, so the walk runs
+        parent_r = np.where(parent[flip] >= 0, n - 1 - parent[flip], -1)
+        _, position_r, visited_r, _ = slot_preorder(parent_r, slot[flip], slots)
+        assert visited_r == n
+        roots = np.nonzero(parent < 0)[0]
+        if len(roots) == 1:  # one tree: the same preorder whatever the row labels
+            assert (position_r[flip] == position).all()
+        for v in range(n):  # and in both, a member's children follow it in slot order, subtrees contiguous
+            kids = sorted((int(slot[c]), int(c)) for c in np.nonzero(parent == v)[0])
+            at = position[v] + 1
+            for _, c in kids:
+                assert position[c] == at
+                at += int(np.sum(_in_subtree(parent, c)))
+        assert sorted(order.tolist()) == list(range(n))
+
+
+def _in_subtree(parent: np.ndarray, root: int) -> np.ndarray:
+    inside = np.zeros(len(parent), dtype=bool)
+    inside[root] = True
+    for v in range(len(parent)):  # parents come first
+        if parent[v] >= 0 and inside[parent[v]]:
+            inside[v] = True
+    return inside

@@ -98,10 +98,12 @@ def _summary_lines(summary: dict[str, object], seconds: float) -> list[str]:
 
 def cmd_close(args: argparse.Namespace) -> int:
     """Close a period from CSV files and write the results atomically."""
+    from compplan.compile import compile_plan
     from compplan.engine import close
     from compplan.inputs import Period
     from compplan.io.csvio import read_events, read_state
     from compplan.io.output import write_result
+    from compplan.next_rank import blockers
     from compplan.spec import load_plan
 
     started = time.perf_counter()
@@ -114,7 +116,20 @@ def cmd_close(args: argparse.Namespace) -> int:
     members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
     state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
-    result = close(plan, members, orders, period, state=state, ledger=args.ledger, events=events)
+    program = compile_plan(plan)
+    why = blockers(program) if args.progress else []
+    for reason in why:
+        print(f"progress.csv: next_rank_earnings left empty: {reason}", file=sys.stderr)
+    result = close(
+        program,
+        members,
+        orders,
+        period,
+        state=state,
+        ledger=args.ledger,
+        events=events,
+        next_rank=args.progress and not why,
+    )
     extra = {}
     if args.economics:
         from compplan.economics import economics
@@ -137,10 +152,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Print one member's statement: volumes, rank requirements, every bonus line."""
     import json
 
+    from compplan.compile import compile_plan
     from compplan.engine import close
     from compplan.explain import format_statement, statement
     from compplan.inputs import Period
     from compplan.io.csvio import read_events, read_state
+    from compplan.next_rank import blockers
     from compplan.spec import load_plan
 
     plan = load_plan(args.plan)
@@ -149,7 +166,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
     member = _member_id(args.id, members.ids)
-    result = close(plan, members, orders, period, state=state, events=events, ledger_for=member)
+    program = compile_plan(plan)
+    at_next = args.next_rank and not blockers(program)  # docs/semantics.md 3.10, when the plan allows it
+    result = close(program, members, orders, period, state=state, events=events, ledger_for=member, next_rank=at_next)
     s = statement(result, member)
     print(json.dumps(s, indent=2) if args.json else format_statement(s))
     return 0
@@ -418,7 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--ledger", action="store_true", help="also write ledger.csv, one line per payment")
     c.add_argument("--economics", action="store_true", help="also write economics.json (ratios, disclosure table)")
     c.add_argument(
-        "--progress", action="store_true", help="also write progress.csv: what each member misses for the next rank"
+        "--progress",
+        action="store_true",
+        help="also write progress.csv: what each member misses for the next rank, and what it would earn there",
     )
     c.add_argument(
         "--as-of", help="date the progress report is for (days left count from it; default the period start)"
@@ -444,6 +465,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--state", help="state.csv of the previous close")
     e.add_argument("--events", help="CSV: member_id, kind, date")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
+    e.add_argument(
+        "--next-rank",
+        action="store_true",
+        help="also show what the member would have earned at its next rank (one more pass over the network)",
+    )
     e.set_defaults(func=cmd_explain)
 
     w = sub.add_parser("whatif", help="a member's earnings with more volume or more recruits")

@@ -17,6 +17,7 @@ import numpy as np
 from compplan.errors import EngineError, InputError, PlanError, Problem
 from compplan.kernels import binary as kbin
 from compplan.kernels import bonuses as kb
+from compplan.kernels import hypothetical as kh
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity, paid_as_ranks
 from compplan.kernels.tree import scatter_add, subtree_sum
@@ -133,7 +134,29 @@ class Ranks(Step):
 
 @dataclass(frozen=True)
 class BonusStep(Step):
-    """Common parts of a bonus: its column name, plan position and payee qualification."""
+    """Common parts of a bonus: its column name, plan position and payee qualification.
+
+    **Earnings at another rank** (docs/semantics.md 3.10). A bonus step may implement :meth:`at_rank`; the
+    progress report's ``next_rank_earnings`` needs every bonus step of the plan to. The contract:
+
+    * ``at_rank(ctx, alt_rank, alt_active)`` returns ``int64[n]`` (preorder positions, minor units): entry
+      ``m`` is member ``m``'s own column of this bonus, *before* its per-member cap, in a close where only
+      ``m``'s paid-as rank is ``alt_rank[m]`` and its activity ``alt_active[m]`` - every other member keeps its
+      real rank, activity, volumes and streak, and ``m``'s highest rank is ``max(prior, alt_rank[m])``.
+      ``alt_rank >= rank`` and ``alt_active >= active`` for every member.
+    * It is called right after :meth:`run` and the per-member cap, so ``ctx.values`` holds the real values and
+      the columns of this and every earlier bonus (after per-member caps, before the company cap). It must not
+      change ``ctx`` (no ledger lines, no awards, no values).
+    * Exact integers only; no float on the money path; O(n x levels) with generic cached kernels.
+    * If a member's alternative changes what *other* members earn of a bonus that this one reads (as ``pool``
+      does for ``matching``), the step must say so through :func:`compplan.next_rank.blockers` rather than
+      return a number that ignores it.
+
+    Every concrete step class must define ``at_rank`` itself: an inherited one does not count (a subclass that
+    overrides :meth:`run`, e.g. a unilevel walk over another tree, must say what it pays at another rank), and
+    :func:`compplan.next_rank.blockers` reports the class. The default raises
+    :class:`~compplan.errors.EngineError`, so a step type without it can never give a silently wrong figure.
+    """
 
     reads: ClassVar[tuple[str, ...]] = ("rank", "active")
     index: int = 0
@@ -143,11 +166,21 @@ class BonusStep(Step):
 
     def qualified(self, ctx: Context) -> np.ndarray:
         """Payees that may earn: rank >= min_rank and (active or activity not required)."""
-        v = ctx.values
-        ok: np.ndarray = v["rank"] >= self.min_rank
+        return self.qualified_at(ctx.values["rank"], ctx.values["active"])
+
+    def qualified_at(self, rank: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """:meth:`qualified` for the given ranks and activity."""
+        ok: np.ndarray = rank >= self.min_rank
         if self.require_active:
-            ok &= v["active"]
+            ok = ok & active
         return ok
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:
+        """Each member's own column of this bonus if only its rank and activity were the alternative ones."""
+        raise EngineError(
+            f"bonus {self.name!r} ({type(self).__name__}) cannot compute earnings at another rank yet "
+            "(BonusStep.at_rank is not implemented)"
+        )
 
 
 @dataclass(frozen=True)
@@ -172,6 +205,42 @@ class UnilevelStep(BonusStep):
             self, lambda t, led, s, e: kb.unilevel(step, basis, qualified, rank, self.rates, ctx.money, t, led, s, e)
         )
 
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        ok = self.qualified_at(alt_rank, alt_active)
+        basis = ctx.values[self.basis]
+        parent = ctx.tree.parent
+        return _levels_at_rank(parent, self.dynamic, self.qualified(ctx), basis, self.rates, ctx.money, alt_rank, ok)
+
+
+def _levels_at_rank(
+    parent: np.ndarray,
+    dynamic: bool,
+    qualified: np.ndarray,
+    basis: np.ndarray,
+    rates: np.ndarray,
+    money: MoneyParams,
+    alt_rank: np.ndarray,
+    alt_ok: np.ndarray,
+) -> np.ndarray:
+    """Unilevel-style earnings at ``alt_rank`` (unilevel, matching), docs/semantics.md 3.10.
+
+    Without compression a payee's levels do not depend on anyone else's qualification, so the real kernel run
+    with every member's alternative at once gives each member its own answer. ``parent`` is the tree walked
+    (the sponsor tree, or the placement tree of a matrix), in preorder positions.
+    """
+    if dynamic:
+        up = kb.nearest_qualified_ancestor(parent, qualified)
+        return kh.path_earnings(
+            parent,
+            len(rates),
+            alt_rank,
+            alt_ok,
+            lambda marks: kh.level_marks(parent, qualified, up, basis, rates, money, marks),
+        )
+    return kh.totals_only(
+        len(parent), lambda t, led, s, e: kb.unilevel(parent, basis, alt_ok, alt_rank, rates, money, t, led, s, e)
+    )
+
 
 @dataclass(frozen=True)
 class FastStartStep(BonusStep):
@@ -185,15 +254,24 @@ class FastStartStep(BonusStep):
     def deps(self) -> tuple[str, ...]:  # noqa: D102
         return ("orders",)
 
-    def run(self, ctx: Context) -> None:  # noqa: D102
+    def _basis(self, ctx: Context) -> np.ndarray:
         o, tree = ctx.orders, ctx.tree
         age = o.day - tree.enrolled[o.position]
         window = (age >= 0) & (age < self.days)
         volume = o.cv if self.basis == "cv" else o.pv
-        basis = scatter_add(o.position[window], volume[window], len(tree))
-        qualified = self.qualified(ctx)
+        basis: np.ndarray = scatter_add(o.position[window], volume[window], len(tree))
+        return basis
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        parent, basis, qualified = ctx.tree.parent, self._basis(ctx), self.qualified(ctx)
         ctx.run_bonus(
-            self, lambda t, led, s, e: kb.fast_start(tree.parent, basis, qualified, self.rates, ctx.money, t, led, s, e)
+            self, lambda t, led, s, e: kb.fast_start(parent, basis, qualified, self.rates, ctx.money, t, led, s, e)
+        )
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        parent, basis, ok = ctx.tree.parent, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
+        return kh.totals_only(
+            len(parent), lambda t, led, s, e: kb.fast_start(parent, basis, ok, self.rates, ctx.money, t, led, s, e)
         )
 
 
@@ -221,6 +299,13 @@ class PersonalTierStep(BonusStep):
             ),
         )
 
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        tv, basis, ok = ctx.values[self.tier_volume], ctx.values[self.basis], self.qualified_at(alt_rank, alt_active)
+        return kh.totals_only(
+            len(ok),
+            lambda t, led, s, e: kb.personal_tier(tv, basis, ok, self.min_volume, self.rates, ctx.money, t, led, s, e),
+        )
+
 
 @dataclass(frozen=True)
 class RankAdvancementStep(BonusStep):
@@ -243,8 +328,7 @@ class RankAdvancementStep(BonusStep):
         for r in range(1, len(self.cash)):
             if self.cash[r] == 0 and self.award[r] is None:
                 continue
-            hit = (h0 < r) & ((r <= h1) if self.pay_skipped else (h1 == r))
-            who = np.nonzero(hit)[0]
+            who = np.nonzero(self._reached(h0, h1, r))[0]
             if self.cash[r]:
                 column[who] += self.cash[r]
                 members.append(who)
@@ -258,6 +342,19 @@ class RankAdvancementStep(BonusStep):
             who, lvl = who[order], lvl[order]
             zero = np.zeros(len(who), dtype=np.int64)
             ctx.ledger.append(self.index, kb.LedgerBuffer(who, who, lvl, zero, zero, self.cash[lvl]))
+
+    def _reached(self, h0: np.ndarray, h1: np.ndarray, r: int) -> np.ndarray:
+        """Members whose highest rank going from ``h0`` to ``h1`` earns the award of rank ``r``."""
+        out: np.ndarray = (h0 < r) & ((r <= h1) if self.pay_skipped else (h1 == r))
+        return out
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        h0 = ctx.values["prior_highest"]
+        h1 = np.maximum(h0, alt_rank)
+        column = np.zeros(len(h0), dtype=np.int64)
+        for r in np.nonzero(self.cash)[0].tolist():
+            column += self.cash[r] * self._reached(h0, h1, r)
+        return column
 
 
 @dataclass(frozen=True)
@@ -273,12 +370,28 @@ class GenerationStep(BonusStep):
     def deps(self) -> tuple[str, ...]:  # noqa: D102
         return (self.basis,)
 
+    def _leaders(self, ctx: Context, qualified: np.ndarray) -> np.ndarray:
+        leader: np.ndarray = ctx.values["rank"] >= self.generation_rank
+        if self.dynamic:
+            leader &= qualified
+        return leader
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        parent, basis = ctx.tree.parent, ctx.values[self.basis]
+        leader = self._leaders(ctx, self.qualified(ctx))  # a member's own leadership never changes its generations
+        up = kb.nearest_qualified_ancestor(parent, leader)
+        return kh.path_earnings(
+            parent,
+            len(self.rates),
+            alt_rank,
+            self.qualified_at(alt_rank, alt_active),
+            lambda marks: kh.generation_marks(parent, leader, up, basis, self.rates, ctx.money, marks),
+        )
+
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
         qualified = self.qualified(ctx)
-        leader = v["rank"] >= self.generation_rank
-        if self.dynamic:
-            leader &= qualified
+        leader = self._leaders(ctx, qualified)
         step = kb.nearest_qualified_ancestor(ctx.tree.parent, qualified | leader)
         basis, rank = v[self.basis], v["rank"]
         ctx.run_bonus(
@@ -313,6 +426,20 @@ class DifferentialStep(BonusStep):
             ),
         )
 
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        v, parent = ctx.values, ctx.tree.parent
+        rate = np.where(self.qualified(ctx), self.rates[v["rank"]], 0).astype(np.int64)  # the others' real rates
+        jump, basis = kb.next_higher_ancestor(parent, rate), v[self.basis]
+        return kh.path_earnings(
+            parent,
+            len(self.rates),
+            alt_rank,
+            self.qualified_at(alt_rank, alt_active),
+            lambda marks: kh.differential_marks(
+                parent, rate, jump, self.rates, self.include_self, basis, ctx.money, marks
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class MatchingStep(BonusStep):
@@ -326,15 +453,25 @@ class MatchingStep(BonusStep):
     def deps(self) -> tuple[str, ...]:  # noqa: D102
         return self.matches
 
+    def _basis(self, ctx: Context) -> tuple[np.ndarray, MoneyParams]:
+        basis = np.zeros(len(ctx.tree), dtype=np.int64)
+        for b in self.matches:
+            basis += ctx.values[b]
+        return basis, MoneyParams(1, RATE_SCALE, ctx.money.mode)  # the basis is money already
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        basis, money = self._basis(ctx)  # the sources' real columns (they are below the member; see 3.10)
+        ok = self.qualified_at(alt_rank, alt_active)
+        return _levels_at_rank(
+            ctx.tree.parent, self.dynamic, self.qualified(ctx), basis, self.rates, money, alt_rank, ok
+        )
+
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
         qualified = self.qualified(ctx)
         parent = ctx.tree.parent
         step = kb.nearest_qualified_ancestor(parent, qualified) if self.dynamic else parent
-        basis = np.zeros(len(ctx.tree), dtype=np.int64)
-        for b in self.matches:
-            basis += v[b]
-        money = MoneyParams(1, RATE_SCALE, ctx.money.mode)  # the basis is money already
+        basis, money = self._basis(ctx)
         rank = v["rank"]
         ctx.run_bonus(
             self, lambda t, led, s, e: kb.unilevel(step, basis, qualified, rank, self.rates, money, t, led, s, e)
@@ -356,9 +493,22 @@ class LoyaltyStep(BonusStep):
     def deps(self) -> tuple[str, ...]:  # noqa: D102
         return (self.basis,)
 
+    def _measure(self, ctx: Context) -> np.ndarray:
+        return tenure_months(ctx.tree.enrolled, ctx.period_end) if self.tenure else ctx.values["streak"]
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        measure, basis = self._measure(ctx), ctx.values[self.basis]  # the real streak (3.10)
+        ok = self.qualified_at(alt_rank, alt_active)
+        return kh.totals_only(
+            len(ok),
+            lambda t, led, s, e: kb.loyalty(
+                measure, basis, ok, self.min_periods, self.rates, self.cash, ctx.money, t, led, s, e
+            ),
+        )
+
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
-        measure = tenure_months(ctx.tree.enrolled, ctx.period_end) if self.tenure else v["streak"]
+        measure = self._measure(ctx)
         qualified, basis = self.qualified(ctx), v[self.basis]
         ctx.run_bonus(
             self,
@@ -391,13 +541,67 @@ class PoolStep(BonusStep):
     def deps(self) -> tuple[str, ...]:  # noqa: D102
         return ("orders",)
 
-    def run(self, ctx: Context) -> None:  # noqa: D102
+    def _pool(self, ctx: Context) -> tuple[int, int]:
+        """Total CV and the pool ``P`` in minor units."""
         from compplan.kernels.money import apply_rate
 
+        total_cv = int(ctx.orders.cv.sum())
+        return total_cv, int(apply_rate(total_cv, self.share, ctx.money)) if total_cv > 0 else 0
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:
+        """Each member's exact share with its own shares at ``alt_rank`` and everyone else's real (3.10).
+
+        Members are grouped by (real shares ``n``, new shares ``n'``); a group has one total ``T'``, one count of
+        leftover units and one remainder for its members. The others' remainders take one value per share
+        count, so a member's place in the largest-remainder order is a count of larger remainders plus the
+        members of equal remainder before it in canonical order (prefix counts): O(n x share counts).
+        """
+        n = len(ctx.tree)
+        out = np.zeros(n, dtype=np.int64)
+        _, pool = self._pool(ctx)
+        owned = np.where(self.qualified(ctx), self.shares[ctx.values["rank"]], 0)
+        alt_owned = np.where(self.qualified_at(alt_rank, alt_active), self.shares[alt_rank], 0)
+        if pool <= 0:
+            return out
+        held, counts = np.unique(owned[owned > 0], return_counts=True)
+        classes = [(int(v), int(c)) for v, c in zip(held.tolist(), counts.tolist(), strict=True)]
+        total = sum(v * c for v, c in classes)
+        canon = ctx.tree.order  # position -> canonical row
+        before: dict[int, np.ndarray] = {}  # share count -> members of that count before each member (canonical)
+
+        def earlier(v: int) -> np.ndarray:
+            if v not in before:
+                mine = np.zeros(n, dtype=np.int64)
+                mine[canon] = owned == v  # by canonical row
+                before[v] = (np.cumsum(mine) - mine)[canon]
+            return before[v]
+
+        counts_of = np.unique(np.concatenate([[0], self.shares]))  # the few share counts a member can hold
+        width = len(counts_of)
+        key = np.searchsorted(counts_of, owned) * width + np.searchsorted(counts_of, alt_owned)
+        for pair in np.nonzero(np.bincount(key, minlength=width * width))[0].tolist():
+            mine_real, mine_alt = int(counts_of[pair // width]), int(counts_of[pair % width])
+            if mine_alt <= 0:
+                continue
+            who = np.nonzero(key == pair)[0]
+            t_alt = total - mine_real + mine_alt
+            floors = sum(c * (pool * v // t_alt) for v, c in classes) - pool * mine_real // t_alt
+            left = pool - floors - pool * mine_alt // t_alt
+            rem = pool * mine_alt % t_alt
+            ahead = sum(c for v, c in classes if pool * v % t_alt > rem)
+            if mine_real > 0 and pool * mine_real % t_alt > rem:
+                ahead -= 1  # the member's real entry is not one of the others
+            place = np.full(len(who), ahead, dtype=np.int64)
+            for v, _ in classes:
+                if pool * v % t_alt == rem:
+                    place += earlier(v)[who]
+            out[who] = pool * mine_alt // t_alt + (place < left)
+        return out
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
         n = len(ctx.tree)
         column = np.zeros(n, dtype=np.int64)
-        total_cv = int(ctx.orders.cv.sum())
-        pool = int(apply_rate(total_cv, self.share, ctx.money)) if total_cv > 0 else 0
+        total_cv, pool = self._pool(ctx)
         owned = np.where(self.qualified(ctx), self.shares[ctx.values["rank"]], 0)
         who = np.nonzero(owned > 0)[0]
         total_shares = int(owned[who].sum())
@@ -432,14 +636,24 @@ class TeamGoalStep(BonusStep):
     cash: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     award: tuple[str | None, ...] = ()
 
-    def run(self, ctx: Context) -> None:  # noqa: D102
+    def _measures(self, ctx: Context) -> dict[str, np.ndarray]:
         v, tree = ctx.values, ctx.tree
-        n = len(tree)
         new = ((tree.enrolled >= ctx.period_start) & v["active"]).astype(np.int64)
         team_new = subtree_sum(new, tree.parent) - new
         has_parent = tree.parent >= 0
-        frontline_new = scatter_add(tree.parent[has_parent], new[has_parent], n)
-        measure = {"gv": v["gv"], "new_actives": team_new, "personal_new_actives": frontline_new}
+        frontline_new = scatter_add(tree.parent[has_parent], new[has_parent], len(tree))
+        return {"gv": v["gv"], "new_actives": team_new, "personal_new_actives": frontline_new}
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        measure, ok = self._measures(ctx), self.qualified_at(alt_rank, alt_active)  # the measures stay (3.10)
+        column = np.zeros(len(ok), dtype=np.int64)
+        for g, kind in enumerate(self.measures):
+            column += self.cash[g] * (ok & (measure[kind] >= self.targets[g]))
+        return column
+
+    def run(self, ctx: Context) -> None:  # noqa: D102
+        n = len(ctx.tree)
+        measure = self._measures(ctx)
         qualified = self.qualified(ctx)
         column = np.zeros(n, dtype=np.int64)
         who_parts, level_parts = [], []
@@ -473,6 +687,19 @@ class ActionStep(BonusStep):
     @property
     def deps(self) -> tuple[str, ...]:  # noqa: D102
         return ("events",)
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        tree = ctx.tree
+        n = len(tree)
+        column = np.zeros(n, dtype=np.int64)
+        for k, kind in enumerate(self.kinds):
+            source = ctx.event_table(kind)[0]
+            payee = tree.parent[source] if self.to_sponsor[k] else source
+            count = np.bincount(payee[payee >= 0], minlength=n).astype(np.int64)
+            if self.limit[k] is not None:
+                count = np.minimum(count, int(self.limit[k] or 0))
+            column += self.cash[k] * count
+        return np.where(self.qualified_at(alt_rank, alt_active), column, 0)
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         tree = ctx.tree
@@ -526,6 +753,16 @@ class MatrixStep(UnilevelStep):
             relabel=at,
         )
 
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        pl = ctx.require_placement(self)
+        at = pl.order
+        ok = self.qualified_at(alt_rank, alt_active)[at]
+        basis, qualified = ctx.values[self.basis][at], self.qualified(ctx)[at]
+        placed = _levels_at_rank(pl.parent, self.dynamic, qualified, basis, self.rates, ctx.money, alt_rank[at], ok)
+        out = np.empty_like(placed)
+        out[at] = placed
+        return out
+
 
 @dataclass(frozen=True)
 class BinaryStep(BonusStep):
@@ -559,13 +796,11 @@ class BinaryStep(BonusStep):
             c = pl.child[k]
             legs.append(np.zeros(n, dtype=np.int64))
             legs[k][pl.order] = np.where(c >= 0, below[np.maximum(c, 0)], 0)
-        left = np.maximum(v["prior_carry_left"] + legs[0], 0)
-        right = np.maximum(v["prior_carry_right"] + legs[1], 0)
+        v["leg_left"], v["leg_right"] = legs
+        left, right = self._sides(ctx)
         active = v["active"]
         idle = np.where(active, 0, v["prior_idle"] + 1).astype(np.int64)
-        qualified = self.qualified(ctx)
-        if self.min_sponsored:
-            qualified &= self._sponsored_per_side(ctx) >= self.min_sponsored
+        qualified = self._qualified_b(ctx, self.qualified(ctx))
         if self.pair_volume and n:
             most = int(np.minimum(left, right).max()) // self.pair_volume
             if self.pair_cash and most > (2**62) // self.pair_cash:
@@ -586,8 +821,32 @@ class BinaryStep(BonusStep):
         if self.max_carry >= 0:
             np.minimum(carry_left, self.max_carry, out=carry_left)
             np.minimum(carry_right, self.max_carry, out=carry_right)
-        v["leg_left"], v["leg_right"] = legs
         v["carry_left"], v["carry_right"], v["idle"] = carry_left, carry_right, idle
+
+    def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
+        # the pay depends on the member's own legs and qualification only: one pass with everyone's alternative
+        left, right = self._sides(ctx)
+        qualified = self._qualified_b(ctx, self.qualified_at(alt_rank, alt_active))
+        n = len(left)
+        used_left, used_right = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        args = (self.rate, self.pair_volume, self.pair_cash, self.first_volume, self.max_pairs, ctx.money)
+        return kh.totals_only(
+            n, lambda t, led, s, e: kbin.binary(left, right, qualified, *args, used_left, used_right, t, led, s, e)
+        )
+
+    @staticmethod
+    def _sides(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+        """``L`` and ``R``: this period's leg volumes plus the carry in, never below zero."""
+        v = ctx.values
+        return np.maximum(v["prior_carry_left"] + v["leg_left"], 0), np.maximum(
+            v["prior_carry_right"] + v["leg_right"], 0
+        )
+
+    def _qualified_b(self, ctx: Context, qualified: np.ndarray) -> np.ndarray:
+        """``qualified`` and, with ``min_sponsored_per_side``, enough active sponsored members in each leg."""
+        if self.min_sponsored:
+            return qualified & (self._sponsored_per_side(ctx) >= self.min_sponsored)
+        return qualified
 
     @staticmethod
     def _sponsored_per_side(ctx: Context) -> np.ndarray:

@@ -33,6 +33,7 @@ from compplan.inputs import (
 from compplan.kernels.bonuses import LedgerBuffer
 from compplan.kernels.money import MoneyParams
 from compplan.money import format_units
+from compplan.next_rank import NEXT_RANK_TOTAL, NextRank
 from compplan.placement import Placement, needs_placement
 from compplan.spec.models import Action, Plan
 
@@ -343,6 +344,16 @@ class CloseResult:
         return self.column("balance_out")
 
     @property
+    def next_rank_total(self) -> np.ndarray | None:
+        """What each member would have earned at its next rank, minor units (docs/semantics.md 3.10).
+
+        The sum of its bonus columns after per-member caps, before the company cap, in the close where only its
+        paid-as rank is one higher (and it is active if that rank requires it); 0 for members at the top rank.
+        ``None`` unless the close ran with ``next_rank=True``.
+        """
+        return self.column(NEXT_RANK_TOTAL) if NEXT_RANK_TOTAL in self.values else None
+
+    @property
     def bonuses(self) -> dict[str, Int64Array]:
         """One cash column per bonus id (plan order), minor units."""
         return {b: self.column(b) for b in self.plan.bonus_ids()}
@@ -413,7 +424,32 @@ class CloseResult:
 
 
 def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> OrderColumns:
-    """Check every order line against the tree, the period and the bounds; convert to plan units."""
+    """Check every order line against the tree, the period and the bounds; convert to plan units.
+
+    With dense integer ids and volumes at the plan's decimals, one numba pass looks every line up and checks it
+    (:meth:`Genealogy.check_order_lines`); the day, PV and CV columns are then used as they are,
+    without copies (steps never write into order columns). Any problem, or any other kind of input, takes the
+    general checks below, which name every problem with its line.
+    """
+    if orders.decimals == vdec:
+        day = _day_numbers(orders.dates)
+        pv, cv = orders.pv.astype(np.int64, copy=False), orders.cv.astype(np.int64, copy=False)
+        bounds = (_day(period.start), _day(period.end), MAX_LINE_UNITS, MAX_TOTAL_UNITS)
+        checked = tree.check_order_lines(orders.member_ids, day, pv, cv, *bounds)
+        if checked is not None and checked[1] == 0:
+            return OrderColumns(checked[0], day, pv, cv)
+    return _check_orders(tree, orders, period, vdec)
+
+
+def _day_numbers(dates: np.ndarray) -> Int64Array:
+    """Days since 1970-01-01 (a view when ``dates`` already holds days)."""
+    if dates.dtype == np.dtype("datetime64[D]"):
+        return dates.view(np.int64)
+    return dates.astype("datetime64[D]").astype(np.int64)
+
+
+def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> OrderColumns:
+    """The general order checks: every problem named with its line."""
     problems = ProblemCollector()
     rows, found = tree.lookup(orders.member_ids)
     add_rows(
@@ -423,7 +459,7 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
         lambda r: f"order for unknown member {format_id(orders.member_ids[r])}",
         orders.where,
     )
-    day = orders.dates.astype("datetime64[D]").astype(np.int64)
+    day = _day_numbers(orders.dates)
     start, end = _day(period.start), _day(period.end)
     outside = np.nonzero((day < start) | (day > end))[0]
     add_rows(
@@ -483,7 +519,7 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
             orders.where,
         )
     problems.raise_if_any(InputError, title=f"{orders.source}: invalid orders")
-    return OrderColumns(position, day, pv.astype(np.int64), cv.astype(np.int64))
+    return OrderColumns(position, day, pv.astype(np.int64, copy=False), cv.astype(np.int64, copy=False))
 
 
 def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Period) -> dict[str, Int64Array]:
@@ -644,6 +680,7 @@ def close(
     ledger: bool = False,
     events: Events | None = None,
     ledger_for: Any = None,
+    next_rank: bool = False,
 ) -> CloseResult:
     """Close one period.
 
@@ -665,6 +702,10 @@ def close(
         The period's events for ``action`` bonuses (``enrolment`` events come from the members themselves).
     ledger_for : member id, optional
         Keep only the ledger lines paid to this member (for a statement; the full ledger is never held).
+    next_rank : bool
+        Also compute what each member would have earned at its next rank (docs/semantics.md 3.10):
+        :attr:`CloseResult.next_rank_total`. Raises :class:`EngineError` when the plan has a bonus for which
+        the engine cannot (:func:`compplan.next_rank.blockers`).
 
     Returns
     -------
@@ -715,11 +756,18 @@ def close(
         event_cols,
         placement=placement,
     )
+    hypothetical = NextRank(program) if next_rank else None
     for step in program.steps:
         step.run(ctx)
         if isinstance(step, BonusStep):
             ctx.apply_member_cap(step)
         lap(f"step:{step.name}")
+        if hypothetical is not None and isinstance(step, BonusStep):
+            hypothetical.add(step, ctx)  # right after the member cap, before the company cap changes any column
+            lap(f"next_rank:{step.name}")
+    if hypothetical is not None:
+        hypothetical.finish(ctx)
+        lap("next_rank")
     result = _result(program, ctx, period, int(order_cols.cv.sum()), timings)
     lap("results")
     return result

@@ -18,6 +18,7 @@ from compplan.errors import EngineError, InputError
 from compplan.inputs import Events, Members, Orders, Period, State
 from compplan.io.csvio import Column
 from compplan.money import format_rate, format_units
+from compplan.next_rank import NEXT_RANK_TOTAL
 from compplan.placement import needs_placement, place, unplaced_columns
 
 
@@ -153,6 +154,9 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
             "met": all(r.met for r in needs),
             "requirements": [asdict(r) for r in needs],
         }
+        at_next = result.next_rank_total
+        if at_next is not None:  # docs/semantics.md 3.10 (a close run with next_rank=True)
+            upcoming["earnings"] = format_units(int(at_next[row]), mdec)
     return {
         "member": _plain(result.ids[row]),
         "period": result.period.label,
@@ -241,6 +245,8 @@ def format_statement(s: dict[str, Any]) -> str:
     if r["next"] is not None:
         nxt = r["next"]
         out.append(f"Next rank {nxt['rank']}: " + ("every requirement met" if nxt["met"] else "missing:"))
+        if "earnings" in nxt:
+            out.append(f"  at {nxt['rank']} you would have earned {nxt['earnings']} {s['currency']} this period")
         for req in nxt["requirements"]:
             out.append(f"  [{'x' if req['met'] else ' '}] {req['text']}")
     out.append("Earnings:")
@@ -267,7 +273,17 @@ def format_statement(s: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-PROGRESS_COLUMNS = ["id", "rank", "next_rank", "requirement", "have", "need", "missing", "days_left"]
+PROGRESS_COLUMNS = [
+    "id",
+    "rank",
+    "next_rank",
+    "requirement",
+    "have",
+    "need",
+    "missing",
+    "days_left",
+    "next_rank_earnings",
+]
 
 
 def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[str], list[Column]]:
@@ -275,8 +291,11 @@ def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[st
 
     Columns: ``id, rank, next_rank, requirement`` (``active``, ``pv``, ``gv``, ``qv``,
     ``personal_actives`` or ``legs:RANK``), ``have, need, missing`` (volumes as decimal text, counts as whole
-    numbers, ``active`` as 0 / 1 / 1), ``days_left`` (from ``as_of``, default the period's start, to its end).
-    Members at the top rank have no row. Rows are in canonical id order, then requirement order.
+    numbers, ``active`` as 0 / 1 / 1), ``days_left`` (from ``as_of``, default the period's start, to its end),
+    ``next_rank_earnings``: what the member would have earned this period at its next rank (docs/semantics.md
+    3.10; money as decimal text, the same on each of its rows), empty unless ``result`` comes from
+    ``close(..., next_rank=True)``. Members at the top rank have no row. Rows are in canonical id order, then
+    requirement order.
     """
     from compplan.compile import _rank_params
     from compplan.kernels.ranks import UNSET, next_rank_measures
@@ -322,6 +341,11 @@ def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[st
     end = result.period.end
     days = (end - (as_of or result.period.start)).days
     rank = np.concatenate([v["rank"][p[1]] for p in parts]) if parts else rows
+    if result.next_rank_total is None:
+        earnings = Column.label(np.zeros(len(order), dtype=np.int64), [""])
+    else:
+        positions = cat([p[1] for p in parts])
+        earnings = Column.decimal(v[NEXT_RANK_TOTAL][positions][order], plan.minor_units)
     columns = [
         Column.ids(result.ids, rows[order]),
         Column.label(rank[order], plan.rank_names),
@@ -331,6 +355,7 @@ def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[st
         Column.decimal_rows(need[order], places[order]),
         Column.decimal_rows((need - have)[order], places[order]),
         Column.integer(np.full(len(order), max(days, 0))),
+        earnings,
     ]
     return PROGRESS_COLUMNS, columns
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from compplan.errors import InputError, ProblemCollector
 from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, format_id, ids_like
-from compplan.kernels.tree import preorder, tree_arrays
+from compplan.kernels.tree import check_order_lines, dense_index, dense_lookup, dense_parents, position_table, relabel
 
 #: Problems of one kind listed before the rest are summarised.
 ROWS_SHOWN = 20
@@ -52,6 +52,12 @@ class Genealogy:
         The input table, for messages.
     input_row : int64[n]
         ``input_row[c]`` = row of canonical row ``c`` in ``members``.
+    index : IdIndex
+        Lookups of ids into canonical rows.
+    pairs : int32[2 * span] or None
+        For dense integer ids (``index.table`` is set): preorder position and enrolment day of the id
+        ``index.low + s`` at ``2 * s`` and ``2 * s + 1`` (position ``-1``: not a member), so that checking an
+        order line costs one memory access; ``None`` otherwise.
     """
 
     ids: IdArray
@@ -64,6 +70,7 @@ class Genealogy:
     members: Members
     input_row: Int64Array
     index: IdIndex
+    pairs: npt.NDArray[np.int32] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -83,36 +90,47 @@ class Genealogy:
             raise InputError(f"{members.source}: {n} members is above the limit of {MAX_MEMBERS}")
         index = IdIndex(members.ids)
         perm, ids = index.perm, index.ids
-        dup = np.nonzero(ids[1:] == ids[:-1])[0] + 1 if n > 1 else np.zeros(0, dtype=np.int64)
-        add_rows(
-            problems,
-            "duplicate_id",
-            perm[dup],
-            lambda r: f"duplicate member id {format_id(members.ids[r])}",
-            members.where,
-        )
-        sponsor_rows = np.nonzero(~members.is_root)[0]
-        found, ok = index.lookup(members.sponsor_ids[sponsor_rows])
-        add_rows(
-            problems,
-            "unknown_sponsor",
-            sponsor_rows[~ok],
-            lambda r: (
-                f"member {format_id(members.ids[r])}: sponsor {format_id(members.sponsor_ids[r])} is not a member"
-            ),
-            members.where,
-        )
-        problems.raise_if_any(InputError, title=f"{members.source}: invalid members")
-        parent_by_input = np.full(n, -1, dtype=np.int64)
-        parent_by_input[sponsor_rows] = found
-        parent = parent_by_input[perm]  # canonical row -> canonical row of the sponsor
-        order, position, visited = preorder(parent)
+        enrolled_in = _days(members.enrolled_on)
+        dense = index.table is not None and members.sponsor_ids.dtype.kind == "i"
+        if dense:  # dense integer ids: one pass, no sponsor lookup array
+            sponsors = members.sponsor_ids.astype(np.int64, copy=False)
+            roots = members.is_root.astype(np.bool_, copy=False)
+            parent, enrolled_c, unknown = dense_parents(perm, sponsors, roots, enrolled_in, index.low, index.table)
+        if not dense or unknown:
+            dup = np.nonzero(ids[1:] == ids[:-1])[0] + 1 if n > 1 else np.zeros(0, dtype=np.int64)
+            add_rows(
+                problems,
+                "duplicate_id",
+                perm[dup],
+                lambda r: f"duplicate member id {format_id(members.ids[r])}",
+                members.where,
+            )
+            sponsor_rows = np.nonzero(~members.is_root)[0]
+            found, ok = index.lookup(members.sponsor_ids[sponsor_rows])
+            add_rows(
+                problems,
+                "unknown_sponsor",
+                sponsor_rows[~ok],
+                lambda r: (
+                    f"member {format_id(members.ids[r])}: sponsor {format_id(members.sponsor_ids[r])} is not a member"
+                ),
+                members.where,
+            )
+            problems.raise_if_any(InputError, title=f"{members.source}: invalid members")
+            parent_by_input = np.full(n, -1, dtype=np.int64)
+            parent_by_input[sponsor_rows] = found
+            parent = parent_by_input[perm]  # canonical row -> canonical row of the sponsor
+            del parent_by_input, sponsor_rows, found
+            enrolled_c = enrolled_in[perm]
+        del enrolled_in
+        order, position, parent_pos, end, depth, enrolled, visited = relabel(parent, enrolled_c)
         if visited < n:
             _report_cycles(parent, position, ids, perm, members, problems)
             problems.raise_if_any(InputError, title=f"{members.source}: the sponsor tree has a cycle")
-        parent_pos, end, depth = tree_arrays(order, position, parent)
-        enrolled = members.enrolled_on.astype("datetime64[D]").astype(np.int64)[perm][order]
-        return cls(ids, order, position, parent_pos, end, depth, enrolled, members, perm, index)
+        pairs = None
+        if index.table is not None and (n == 0 or (enrolled_c.min() >= -(2**31) and enrolled_c.max() < 2**31)):
+            pairs = position_table(index.table, position, enrolled_c)
+        return cls(ids, order, position, parent_pos, end, depth, enrolled, members, perm, index, pairs)
 
     def where(self, canonical_row: int) -> str:
         """Location of a member (by canonical row) in the members input."""
@@ -121,6 +139,20 @@ class Genealogy:
     def lookup(self, ids: Any) -> tuple[Int64Array, BoolArray]:
         """Canonical rows of ``ids`` and a mask of which were found."""
         return self.index.lookup(ids)
+
+    def check_order_lines(
+        self, member_ids: IdArray, day: Int64Array, pv: Int64Array, cv: Int64Array, *bounds: int
+    ) -> tuple[Int64Array, int] | None:
+        """Preorder positions of order lines and how many lines have a problem, in one pass (dense ids only).
+
+        ``bounds`` are the period's first and last day, the bound of ``|pv|`` and ``|cv|`` per line and of
+        their sums (see :func:`~compplan.kernels.tree.check_order_lines`). ``None`` when the ids are not dense
+        integers: the caller then looks the ids up and checks the lines itself.
+        """
+        if self.pairs is None or member_ids.dtype != np.int64:
+            return None
+        position, problems = check_order_lines(member_ids, self.index.low, self.pairs, day, pv, cv, *bounds)
+        return position, int(problems)
 
 
 class IdIndex:
@@ -140,16 +172,9 @@ class IdIndex:
             low, high = int(ids.min()), int(ids.max())
             span = high - low + 1
             if span <= 4 * n + 1024:
-                offsets = ids - low
-                counts = np.bincount(offsets, minlength=span)
-                if counts.max() == 1:  # duplicates take the sorting path, which reports them
-                    present = counts.astype(bool)
-                    table = np.full(span, -1, dtype=np.int32)
-                    table[present] = np.arange(n, dtype=np.int32)  # canonical row of each present id
-                    self.perm = np.empty(n, dtype=np.int64)
-                    self.perm[table[offsets]] = np.arange(n, dtype=np.int64)
-                    self.ids = ids[self.perm]
-                    self.table, self.low = table, low
+                table, perm, sorted_ids, duplicates = dense_index(ids.astype(np.int64, copy=False), low, span)
+                if not duplicates:  # duplicates take the sorting path, which reports them
+                    self.perm, self.ids, self.table, self.low = perm, sorted_ids, table, low
                     return
         self.perm = np.argsort(ids, kind="stable").astype(np.int64)
         self.ids = ids[self.perm]
@@ -161,15 +186,19 @@ class IdIndex:
         if n == 0:
             return np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=bool)
         if self.table is not None:
-            offsets = keys - self.low
-            inside = (offsets >= 0) & (offsets < len(self.table))
-            rows = self.table[np.where(inside, offsets, 0)].astype(np.int64)
-            ok &= inside & (rows >= 0)
-            return np.maximum(rows, 0), ok
+            rows, found = dense_lookup(keys, self.low, self.table)
+            return rows, found & ok
         rows = np.searchsorted(self.ids, keys)
         clipped = np.minimum(rows, n - 1)
         ok &= (rows < n) & (self.ids[clipped] == keys)
         return clipped.astype(np.int64), ok
+
+
+def _days(dates: np.ndarray) -> Int64Array:
+    """Day numbers of a date column (no copy when it already holds days)."""
+    if dates.dtype == np.dtype("datetime64[D]"):
+        return dates.view(np.int64)
+    return dates.astype("datetime64[D]").astype(np.int64)
 
 
 def _report_cycles(

@@ -2,11 +2,19 @@
 
 Text is parsed with the same numba field parser as the CSV reader, so every source accepts exactly the same
 values. Floats are refused for volumes: a binary float cannot carry an exact decimal.
+
+Arrow columns (a pyarrow Table's columns, so Parquet files) take a fast path that reads the Arrow buffers
+directly: integers and ``date32`` day numbers from their value buffers, ``string``/``large_string`` through their
+offsets and data buffers into the numba parser, ``decimal128`` from the unscaled integers (never through a
+float). It gives exactly what the general path gives; when it meets a value it does not accept (a bad,
+missing or too precise value, a text id), it hands the column to the general path, which names every
+problem with its row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -18,6 +26,132 @@ from compplan.kernels import csvscan as cs
 #: Bad values of one column listed before the rest are counted.
 SHOWN = 20
 
+_BLANK = np.array([32, 9], dtype=np.uint8)
+
+
+# -- the Arrow fast path: each returns None when the general path must take the column --------------------
+
+
+def _arrow_chunks(column: Any) -> list[Any] | None:
+    """The chunks of a pyarrow ``Array`` or ``ChunkedArray``; ``None`` for anything else."""
+    if not type(column).__module__.startswith("pyarrow"):
+        return None
+    chunks = list(column.chunks) if hasattr(column, "chunks") else [column] if hasattr(column, "buffers") else None
+    return None if chunks is None else [c for c in chunks if len(c)]  # an empty chunk may have no buffers
+
+
+def _nulls(chunk: Any) -> BoolArray:
+    if chunk.null_count == 0:
+        return np.zeros(len(chunk), dtype=bool)
+    return np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _join(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _fixed(chunk: Any, dtype: Any) -> np.ndarray:
+    """The values buffer of a fixed-width chunk as numpy (no copy; null slots hold arbitrary values)."""
+    return np.frombuffer(chunk.buffers()[1], dtype=dtype)[chunk.offset : chunk.offset + len(chunk)]
+
+
+def _text_spans(chunk: Any) -> tuple[np.ndarray, Int64Array] | None:
+    """Data bytes and int64 offsets of a ``string`` / ``large_string`` chunk."""
+    import pyarrow as pa
+
+    if pa.types.is_string(chunk.type):
+        width: Any = np.int32
+    elif pa.types.is_large_string(chunk.type):
+        width = np.int64
+    else:
+        return None
+    _, offsets, data = chunk.buffers()
+    offs = np.frombuffer(offsets, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return raw, offs
+
+
+def _arrow_ids(chunks: list[Any]) -> tuple[Int64Array, BoolArray] | None:
+    """Integer ids (or canonical integer text, no blanks around) and missing masks; else ``None``."""
+    import pyarrow as pa
+
+    values, missing = [], []
+    for chunk in chunks:
+        nulls = _nulls(chunk)
+        if pa.types.is_integer(chunk.type):
+            ids = _fixed(chunk, chunk.type.to_pandas_dtype()).astype(np.int64)
+        else:
+            spans = _text_spans(chunk)
+            if spans is None:
+                return None
+            data, offs = spans
+            ids, errors = cs.parse_spans(data, offs, cs.KIND_ID, 0)
+            full = (offs[1:] > offs[:-1]) & ~nulls
+            if (errors[~nulls] != cs.OK).any() or np.isin(data[offs[:-1][full]], _BLANK).any():
+                return None
+            if np.isin(data[offs[1:][full] - 1], _BLANK).any():
+                return None
+        if nulls.any():
+            ids[nulls] = 0
+        values.append(ids)
+        missing.append(nulls)
+    return _join(values, np.int64), _join(missing, bool)
+
+
+def _arrow_dates(chunks: list[Any]) -> np.ndarray | None:
+    """Day numbers of ``date32`` or ISO-text chunks without a missing or bad value; else ``None``."""
+    import pyarrow as pa
+
+    days = []
+    for chunk in chunks:
+        if chunk.null_count:
+            return None
+        if pa.types.is_date32(chunk.type):
+            days.append(_fixed(chunk, np.int32).astype(np.int64))
+            continue
+        spans = _text_spans(chunk)
+        if spans is None:
+            return None
+        data, offs = spans
+        starts, ends = offs[:-1], offs[1:].copy()
+        long = np.flatnonzero(ends - starts > 10)
+        cut = long[np.isin(data[starts[long] + 10], np.array([32, 84], dtype=np.uint8))]  # ' ' or 'T': a datetime
+        ends[cut] = starts[cut] + 10
+        values, errors = cs.parse_ranges(data, starts, ends, cs.KIND_DATE, 0)
+        if errors.any():
+            return None
+        days.append(values)
+    dates: np.ndarray = _join(days, np.int64).astype("datetime64[D]")
+    return dates
+
+
+def _arrow_units(chunks: list[Any], decimals: int) -> Int64Array | None:
+    """Exact units of integer, ``decimal128`` or decimal-text chunks without a bad value; else ``None``."""
+    import pyarrow as pa
+
+    units = []
+    for chunk in chunks:
+        if chunk.null_count:
+            return None
+        if pa.types.is_integer(chunk.type):
+            units.append(_fixed(chunk, chunk.type.to_pandas_dtype()).astype(np.int64) * 10**decimals)
+            continue
+        if pa.types.is_decimal128(chunk.type):
+            words = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[
+                2 * chunk.offset : 2 * (chunk.offset + len(chunk))
+            ]
+            values, errors = cs.decimal128_units(words, decimals - chunk.type.scale)
+        else:
+            spans = _text_spans(chunk)
+            if spans is None:
+                return None
+            values, errors = cs.parse_spans(*spans, cs.KIND_DECIMAL, decimals)
+        if errors.any():
+            return None
+        units.append(values)
+    out: Int64Array = _join(units, np.int64)
+    return out
+
 
 def _spans(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """UTF-8 bytes of ``texts`` laid out as one buffer plus offsets (the Arrow string layout)."""
@@ -28,11 +162,17 @@ def _spans(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return data, offsets
 
 
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return format(value, "f") if isinstance(value, Decimal) else str(value)  # no exponent: Decimal("0E-7")
+
+
 def _texts(values: Any) -> tuple[list[str], BoolArray]:
     """Values as text, and a mask of missing ones (``None``, NaN, pandas NA)."""
     items = list(values)
     missing = np.array([v is None or (isinstance(v, float) and v != v) or str(v) == "<NA>" for v in items], dtype=bool)
-    return ["" if m else (v if isinstance(v, str) else str(v)) for v, m in zip(items, missing, strict=True)], missing
+    return ["" if m else _text(v) for v, m in zip(items, missing, strict=True)], missing
 
 
 def _report(
@@ -58,6 +198,10 @@ def ids_column(
     column: Any, name: str, problems: ProblemCollector, where: Callable[[int], str]
 ) -> tuple[IdArray, BoolArray]:
     """Ids (int64 when all are canonical integers, else text) and a mask of missing ids."""
+    chunks = _arrow_chunks(column)
+    fast = _arrow_ids(chunks) if chunks is not None else None
+    if fast is not None:
+        return fast
     arr = to_numpy(column)
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64), np.zeros(len(arr), dtype=bool)
@@ -73,10 +217,16 @@ def ids_column(
 
 
 def dates_column(column: Any, name: str, problems: ProblemCollector, where: Callable[[int], str]) -> np.ndarray:
-    """Dates as datetime64[D] from dates, datetimes or ISO text."""
+    """Dates as datetime64[D] from dates, datetimes or ISO text; a missing date is a problem."""
+    chunks = _arrow_chunks(column)
+    fast = _arrow_dates(chunks) if chunks is not None else None
+    if fast is not None:
+        return fast
     arr = to_numpy(column)
     if arr.dtype.kind == "M":
-        return arr.astype("datetime64[D]")
+        days = arr.astype("datetime64[D]")
+        _report(problems, np.flatnonzero(np.isnat(days)), lambda r: f"{name} is missing", where)
+        return days
     texts, _ = _texts(arr)
     data, offsets = _spans([t[:10] if len(t) > 10 and t[10] in " T" else t for t in texts])
     values, errors = cs.parse_spans(data, offsets, cs.KIND_DATE, 0)
@@ -89,6 +239,10 @@ def units_column(
     column: Any, name: str, decimals: int, problems: ProblemCollector, where: Callable[[int], str]
 ) -> Int64Array:
     """Exact int64 units of ``10**-decimals`` from integers, Decimals or decimal text; floats are refused."""
+    chunks = _arrow_chunks(column)
+    fast = _arrow_units(chunks, decimals) if chunks is not None else None
+    if fast is not None:
+        return fast
     arr = to_numpy(column)
     if arr.dtype.kind in "iu":
         scaled: Int64Array = arr.astype(np.int64) * 10**decimals
@@ -126,11 +280,33 @@ def _column(frame: Any, name: str, source: str, problems: ProblemCollector) -> A
         return None
 
 
+class _Columns:
+    """The required columns of a frame, each fetched when it is converted and then let go.
+
+    A frame with ``column_names`` (a pyarrow Table, a Parquet file read column by column) is checked by name,
+    so a column that is read on access (see :mod:`compplan.io.parquet`) is only in memory while it is converted.
+    """
+
+    def __init__(self, frame: Any, names: tuple[str, ...], source: str, what: str) -> None:
+        self.frame = frame
+        problems = ProblemCollector()
+        present = getattr(frame, "column_names", None)
+        self.cols: dict[str, Any] = {}
+        for name in names:
+            if present is None:
+                self.cols[name] = _column(frame, name, source, problems)
+            elif name not in present:
+                problems.add("missing_column", f"required column {name!r} is missing", source)
+        problems.raise_if_any(InputError, title=f"{source}: invalid {what}")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.cols.pop(name) if name in self.cols else self.frame[name]
+
+
 def members_from_frame(frame: Any, source: str = "members") -> Members:
     """Members from a pandas / polars DataFrame or a pyarrow Table with ``id, sponsor_id, enrolled_on``."""
+    cols = _Columns(frame, ("id", "sponsor_id", "enrolled_on"), source, "members")
     problems = ProblemCollector()
-    cols = {c: _column(frame, c, source, problems) for c in ("id", "sponsor_id", "enrolled_on")}
-    problems.raise_if_any(InputError, title=f"{source}: invalid members")
 
     def where(r: int) -> str:
         return f"{source} row {r + 1}"
@@ -149,9 +325,8 @@ def members_from_frame(frame: Any, source: str = "members") -> Members:
 
 def orders_from_frame(frame: Any, decimals: int = 2, source: str = "orders") -> Orders:
     """Orders from a DataFrame or Table with ``member_id, date, pv, cv`` (volumes as text, Decimal or int)."""
+    cols = _Columns(frame, ("member_id", "date", "pv", "cv"), source, "orders")
     problems = ProblemCollector()
-    cols = {c: _column(frame, c, source, problems) for c in ("member_id", "date", "pv", "cv")}
-    problems.raise_if_any(InputError, title=f"{source}: invalid orders")
 
     def where(r: int) -> str:
         return f"{source} row {r + 1}"

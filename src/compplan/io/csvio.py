@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, NamedTuple
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from compplan.money import to_units
 
 #: Bytes parsed per block by the fast reader.
 BLOCK_BYTES = 64 * 2**20
+#: The first block's rows per byte times the file size, times this margin plus this slack, sizes the columns of
+#: the fast reader (they grow by half when short).
+ESTIMATE_MARGIN, SLACK_ROWS = 1.05, 1024
 #: How many bad values of one column are listed before the rest are counted.
 SHOWN = 20
 
@@ -71,6 +75,40 @@ class RawTable:
     empty: dict[str, BoolArray]
     lines: Int64Array
     meta: dict[str, str]
+
+
+class _Columns:
+    """The growing parse target of the fast reader: ``values[ncols, capacity]``, line numbers, empty masks."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.rows = 0
+        self.values = np.zeros((width, 0), dtype=np.int64)
+        self.lines = np.zeros(0, dtype=np.int64)
+        self.masks: dict[int, BoolArray] = {}
+
+    def room(self, more: int, file_bytes: int, block_bytes: int) -> tuple[np.ndarray, Int64Array]:
+        """Make room for ``more`` rows; the first block sizes the arrays for the whole file (+5%)."""
+        need = self.rows + more
+        if need > self.values.shape[1]:
+            guess = int(more * file_bytes / max(block_bytes, 1) * ESTIMATE_MARGIN) + SLACK_ROWS if self.rows == 0 else 0
+            capacity = max(need, guess, int(self.values.shape[1] * 1.5))
+            values = np.empty((self.width, capacity), dtype=np.int64)
+            values[:, : self.rows] = self.values[:, : self.rows]
+            lines = np.empty(capacity, dtype=np.int64)
+            lines[: self.rows] = self.lines[: self.rows]
+            for col, mask in self.masks.items():
+                grown = np.zeros(capacity, dtype=bool)
+                grown[: self.rows] = mask[: self.rows]
+                self.masks[col] = grown
+            self.values, self.lines = values, lines
+        return self.values, self.lines
+
+    def empty(self, col: int) -> BoolArray:
+        """The empty-field mask of column ``col`` (kept only for columns that ask for it)."""
+        if col not in self.masks:
+            self.masks[col] = np.zeros(self.values.shape[1], dtype=bool)
+        return self.masks[col]
 
 
 class _Reader:
@@ -172,13 +210,19 @@ class _Reader:
             return [h.strip() for h in header], line_no, first[pos:]
 
     def _read_fast(self, handle: IO[bytes]) -> RawTable | None:
+        """Parse block by block straight into the final columns (one ``[ncols, rows]`` array, grown rarely)."""
         header, header_line, rest = self._preamble(handle)
         if b'"' in rest:
             return None
         self.check_header(header, header_line)
         kinds = np.array([_KERNEL_KIND[self.spec[h]] for h in header], dtype=np.int64)
         decimals = np.array([self._places(h) for h in header], dtype=np.int64)
-        parts: list[tuple[Any, ...]] = []
+        try:
+            size = os.fstat(handle.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            size = 0
+        table = _Columns(len(header))
+        texts: dict[int, list[tuple[int, int, np.ndarray | None]]] = {c: [] for c in range(len(header))}
         line = header_line + 1
         carry = rest
         while True:
@@ -191,62 +235,95 @@ class _Reader:
                 carry = block
                 continue
             chunk, carry = block[:cut], block[cut:]
+            del block
             if chunk:
                 buf = np.frombuffer(chunk, dtype=np.uint8)
-                values, errors, lines, fields, starts, ends = cs.parse_block(buf, kinds, decimals, line)
-                line += chunk.count(b"\n")
-                parts.append((chunk, values, errors, lines, fields, starts, ends))
+                values, lines = table.room(int(cs.count_lines(buf)), size, len(chunk))
+                rows, errors, fields, starts, ends, physical = cs.parse_block_into(
+                    buf, kinds, decimals, line, values, lines, table.rows
+                )
+                line += int(physical)
+                kept = self._check_block(header, chunk, table, rows, errors, fields, starts, ends, texts)
+                table.rows += kept
             if not more:
                 break
-        return self._assemble(header, parts)
+        return self._assemble(header, table, texts)
 
-    def _assemble(self, header: list[str], parts: list[tuple[Any, ...]]) -> RawTable:
+    def _check_block(
+        self,
+        header: list[str],
+        chunk: bytes,
+        table: _Columns,
+        rows: int,
+        errors: np.ndarray,
+        fields: Int64Array,
+        starts: Int64Array,
+        ends: Int64Array,
+        texts: dict[int, list[tuple[int, int, np.ndarray | None]]],
+    ) -> int:
+        """Report the problems of one parsed block and collect its text columns; return the rows kept."""
         width = len(header)
-        columns: dict[str, list[np.ndarray]] = {h: [] for h in header}
-        empty: dict[str, list[np.ndarray]] = {h: [] for h in header}
-        all_lines = []
-        for chunk, values, errors, lines, fields, starts, ends in parts:
-            wrong = np.nonzero(fields != width)[0]
+        row0 = table.rows
+        lines = table.lines[row0 : row0 + rows]
+        wrong = np.nonzero(fields != width)[0]
+        if len(wrong):  # an error path: drop those rows so the rest lines up as in a good block
             for r in wrong[:SHOWN]:
                 self.problems.add(
                     "bad_row", f"expected {width} fields, found {int(fields[r])}", self.where(int(lines[r]))
                 )
             if len(wrong) > SHOWN:
                 self.problems.add("bad_row", f"... and {len(wrong) - SHOWN} more rows with the wrong number of fields")
-            keep = fields == width
-            lines, starts, ends = lines[keep], starts[keep], ends[keep]
-            values, errors = values[:, keep], errors[:, keep]
+            keep = np.nonzero(fields == width)[0]
+            table.values[:, row0 : row0 + len(keep)] = table.values[:, row0 + keep]
+            table.lines[row0 : row0 + len(keep)] = table.lines[row0 + keep]
+            rows, lines = len(keep), table.lines[row0 : row0 + len(keep)]
+            errors, starts, ends = errors[:, keep], starts[keep], ends[keep]
 
-            def field(
-                r: int, col: int, chunk: bytes = chunk, starts: Int64Array = starts, ends: Int64Array = ends
-            ) -> str:
-                text = chunk[int(starts[r]) : int(ends[r])].decode("utf-8", errors="replace")
-                return text.split(",")[col].strip()
+        def field(r: int, col: int) -> str:
+            text = chunk[int(starts[r]) : int(ends[r])].decode("utf-8", errors="replace")
+            return text.split(",")[col].strip()
 
-            for col, name in enumerate(header):
-                kind = self.spec[name]
-                err, val = errors[col], values[col]
-                is_empty = err == cs.ERR_EMPTY
-                if kind in (TEXT, TEXT_OR_EMPTY) or (kind in (ID, ID_OR_EMPTY) and (err == cs.ERR_TEXT).any()):
-                    column: np.ndarray = _text_fields(chunk, starts, ends, col, width)
-                    bad = np.nonzero(is_empty)[0] if kind not in MAY_BE_EMPTY else np.zeros(0, dtype=np.int64)
-                    self._report(bad, lines, name, partial(self._message_at, name, err, field, col))
-                else:
-                    column = val.astype("datetime64[D]") if kind == DATE else val
-                    if kind in MAY_BE_EMPTY:
-                        bad = np.nonzero((err != cs.OK) & ~is_empty)[0]
-                    else:
-                        bad = np.nonzero(err != cs.OK)[0]
-                    self._report(bad, lines, name, partial(self._message_at, name, err, field, col))
-                columns[name].append(column)
-                empty[name].append(is_empty)
-            all_lines.append(lines)
-        return RawTable(
-            {h: _concat(columns[h]) for h in header},
-            {h: np.concatenate(empty[h]) if empty[h] else np.zeros(0, dtype=bool) for h in header},
-            np.concatenate(all_lines) if all_lines else np.zeros(0, dtype=np.int64),
-            self.meta,
-        )
+        flagged = np.asarray(errors.any(axis=1), dtype=bool) if rows else np.zeros(width, dtype=bool)
+        for col, name in enumerate(header):
+            kind = self.spec[name]
+            err = errors[col]
+            if kind in (ID_OR_EMPTY, INTEGER_OR_EMPTY):
+                table.empty(col)[row0 : row0 + rows] = err == cs.ERR_EMPTY
+            if kind in (TEXT, TEXT_OR_EMPTY) or (
+                kind in (ID, ID_OR_EMPTY) and flagged[col] and (err == cs.ERR_TEXT).any()
+            ):
+                words = _text_fields(chunk, starts[:rows], ends[:rows], col, width)
+                texts[col].append((row0, row0 + rows, words if rows else None))
+                bad = np.nonzero(err == cs.ERR_EMPTY)[0] if kind not in MAY_BE_EMPTY else np.zeros(0, dtype=np.int64)
+            else:
+                texts[col].append((row0, row0 + rows, None))
+                if not flagged[col]:
+                    continue
+                ok = (err == cs.OK) | (err == cs.ERR_EMPTY) if kind in MAY_BE_EMPTY else err == cs.OK
+                bad = np.nonzero(~ok)[0]
+            self._report(bad, lines, name, partial(self._message_at, name, err, field, col))
+        return rows
+
+    def _assemble(
+        self, header: list[str], table: _Columns, texts: dict[int, list[tuple[int, int, np.ndarray | None]]]
+    ) -> RawTable:
+        n = table.rows
+        columns: dict[str, np.ndarray] = {}
+        empty: dict[str, BoolArray] = {}
+        for col, name in enumerate(header):
+            kind = self.spec[name]
+            values = table.values[col, :n]
+            parts = texts[col]
+            if kind in (TEXT, TEXT_OR_EMPTY) or any(t is not None for _, _, t in parts):
+                words = [t if t is not None else values[a:b].astype(np.str_) for a, b, t in parts if b > a]
+                columns[name] = np.concatenate(words) if words else np.zeros(0, dtype="<U1")
+            else:
+                columns[name] = values.view("datetime64[D]") if kind == DATE else values
+            if kind in (ID_OR_EMPTY, INTEGER_OR_EMPTY):
+                empty[name] = table.empty(col)[:n]
+            if kind in (TEXT, TEXT_OR_EMPTY):
+                empty[name] = columns[name] == ""
+        return RawTable(columns, empty, table.lines[:n], self.meta)
 
     def _places(self, name: str) -> int:
         """Decimal places of a numeric column: money/volume decimals, or 0 for integers."""
@@ -418,15 +495,6 @@ def _text_fields(chunk: bytes, starts: Int64Array, ends: Int64Array, col: int, w
     return np.char.strip(np.char.decode(raw, "utf-8", errors="replace"))  # str.strip's Unicode whitespace too
 
 
-def _concat(parts: list[np.ndarray]) -> np.ndarray:
-    """Concatenate column blocks; if any block of an id column is text, the whole column becomes text."""
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    if len({p.dtype.kind for p in parts}) > 1:
-        return np.concatenate([p.astype(np.str_) for p in parts])
-    return np.concatenate(parts)
-
-
 def _open(path: Path) -> IO[str]:
     try:
         return path.open(newline="", encoding="utf-8")
@@ -521,6 +589,7 @@ class Column(NamedTuple):
     decimals: int = 0
     labels: tuple[str, ...] = ()
     row_decimals: np.ndarray | None = None  # per-row places (decimals == -1); columns of one table share it
+    take: np.ndarray | None = None  # row r prints values[take[r]] (read block by block, never copied whole)
 
     @classmethod
     def integer(cls, values: np.ndarray) -> Column:
@@ -571,18 +640,21 @@ class Column(NamedTuple):
 
 
 def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], preamble: str = "") -> None:
-    """Write ``columns`` as CSV rows under ``header``, formatting in blocks with a numba kernel."""
-    n = len(columns[0].values) if columns else 0
+    """Write ``columns`` as CSV rows under ``header``, formatting in blocks with a numba kernel.
+
+    Each block of rows is gathered into a small matrix and formatted; the columns are never copied whole
+    (at 10 million members a whole copy of a members table is over a gigabyte).
+    """
+    n = (len(columns[0].take) if columns[0].take is not None else len(columns[0].values)) if columns else 0
     kinds = np.array([c.kind for c in columns], dtype=np.int64)
     decimals = np.array([c.decimals for c in columns], dtype=np.int64)
     per_row = [c.row_decimals for c in columns if c.row_decimals is not None]
-    row_decimals = per_row[0] if per_row else np.zeros(1, dtype=np.int64)
+    row_decimals = per_row[0] if per_row else None
     encoded: list[bytes] = []
-    values = np.empty((len(columns), n), dtype=np.int64)
-    for i, c in enumerate(columns):
-        values[i] = c.values
+    label_base = []
+    for c in columns:
+        label_base.append(len(encoded))  # labels of all columns share one table
         if c.kind == cw.COL_LABEL:
-            values[i] += len(encoded)  # labels of all columns share one table
             encoded.extend(t.encode("utf-8") for t in c.labels)
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
     label_start = np.zeros(len(encoded) + 1, dtype=np.int64)
@@ -591,10 +663,20 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
     width = int(cw.row_width_bound(kinds, label_start))
     block = max(1, min(n, (64 * 2**20) // width))
     buffer = np.empty(block * width, dtype=np.uint8)
+    values = np.empty((len(columns), block), dtype=np.int64)
     with path.open("wb") as out:
         out.write(preamble.encode("utf-8"))
         out.write((",".join(header) + "\n").encode("utf-8"))
         for lo in range(0, n, block):
             hi = min(n, lo + block)
-            used = cw.format_rows(values, kinds, decimals, row_decimals, label_bytes, label_start, lo, hi, buffer)
-            out.write(buffer[:used].tobytes())
+            rows = values if hi - lo == block else np.empty((len(columns), hi - lo), dtype=np.int64)  # C order
+            for i, c in enumerate(columns):
+                if c.take is not None:
+                    np.take(c.values, c.take[lo:hi], out=rows[i])
+                else:
+                    rows[i] = c.values[lo:hi]
+                if c.kind == cw.COL_LABEL and label_base[i]:
+                    rows[i] += label_base[i]
+            places = row_decimals[lo:hi] if row_decimals is not None else np.zeros(1, dtype=np.int64)
+            used = cw.format_rows(rows, kinds, decimals, places, label_bytes, label_start, 0, hi - lo, buffer)
+            out.write(buffer[:used].data)

@@ -58,10 +58,23 @@ def write_atomically(out_dir: str | Path, fill: Callable[[Path], None], overwrit
     return out
 
 
-def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
-    """Header and columns of ``members.csv``."""
+def _canonical(result: CloseResult, lazy: bool) -> Callable[[Column], Column]:
+    """Put a column of tree positions in canonical order: now, or row block by row block as it is written."""
+    if lazy:
+        return lambda c: c._replace(take=result.position)
+    return lambda c: c._replace(values=c.values[result.position])
+
+
+def members_table(result: CloseResult, lazy: bool = False) -> tuple[list[str], list[Column]]:
+    """Header and columns of ``members.csv``.
+
+    With ``lazy`` the member columns stay in tree positions and :func:`~compplan.io.csvio.write_csv` gathers
+    each block of rows into canonical order as it writes it (no canonical copy of every column).
+    """
     mdec, vdec = result.plan.minor_units, result.plan.plan.volume_decimals
     ranks = result.plan.rank_names
+    v = result.values
+    put = _canonical(result, lazy)
     header = [
         "id",
         "pv",
@@ -70,7 +83,7 @@ def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
         "active",
         "rank",
         "highest_rank",
-        *result.bonuses,
+        *result.plan.bonus_ids(),
         "total",
         "balance_in",
         "paid",
@@ -78,21 +91,16 @@ def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
     ]
     columns = [
         Column.ids(result.ids),
-        Column.decimal(result.pv, vdec),
-        Column.decimal(result.gv, vdec),
-        Column.decimal(result.qv, vdec),
-        Column.boolean(result.active),
-        Column.label(result.rank, ranks),
-        Column.label(result.highest_rank, ranks),
-        *(Column.decimal(col, mdec) for col in result.bonuses.values()),
-        Column.decimal(result.total, mdec),
-        Column.decimal(result.balance_in, mdec),
-        Column.decimal(result.paid, mdec),
-        Column.decimal(result.balance_out, mdec),
+        *(put(Column.decimal(v[name], vdec)) for name in ("pv", "gv", "qv")),
+        put(Column.boolean(v["active"])),
+        put(Column.label(v["rank"], ranks)),
+        put(Column.label(v["highest_rank"], ranks)),
+        *(put(Column.decimal(v[b], mdec)) for b in result.plan.bonus_ids()),
+        *(put(Column.decimal(v[name], mdec)) for name in ("total", "balance_in", "paid", "balance_out")),
     ]
     if result.plan.binary is not None:
         header += list(BINARY_COLUMNS)
-        columns += [Column.decimal(result.column(c), vdec) for c in BINARY_COLUMNS]
+        columns += [put(Column.decimal(v[c], vdec)) for c in BINARY_COLUMNS]
     return header, columns
 
 
@@ -100,23 +108,25 @@ def members_table(result: CloseResult) -> tuple[list[str], list[Column]]:
 BINARY_COLUMNS = ("leg_left", "leg_right", "carry_left", "carry_right")
 
 
-def state_table(result: CloseResult) -> tuple[list[str], list[Column]]:
-    """Header and columns of ``state.csv`` (docs/semantics.md 3.7)."""
+def state_table(result: CloseResult, lazy: bool = False) -> tuple[list[str], list[Column]]:
+    """Header and columns of ``state.csv`` (docs/semantics.md 3.7); ``lazy`` as in :func:`members_table`."""
     plan = result.plan
+    v = result.values
+    put = _canonical(result, lazy)
     header = ["id", "highest_rank", "streak", "balance"]
     columns = [
         Column.ids(result.ids),
-        Column.label(result.highest_rank, plan.rank_names),
-        Column.integer(result.streak),
-        Column.decimal(result.balance_out, plan.minor_units),
+        put(Column.label(v["highest_rank"], plan.rank_names)),
+        put(Column.integer(v["streak"])),
+        put(Column.decimal(v["balance_out"], plan.minor_units)),
     ]
     if plan.binary is not None:
         header += ["carry_left", "carry_right", "idle"]
         vdec = plan.plan.volume_decimals
         columns += [
-            Column.decimal(result.column("carry_left"), vdec),
-            Column.decimal(result.column("carry_right"), vdec),
-            Column.integer(result.column("idle")),
+            put(Column.decimal(v["carry_left"], vdec)),
+            put(Column.decimal(v["carry_right"], vdec)),
+            put(Column.integer(v["idle"])),
         ]
     return header, columns
 
@@ -137,7 +147,7 @@ def write_result(
     mdec, vdec = plan.minor_units, plan.plan.volume_decimals
 
     def fill(tmp: Path) -> None:
-        header, columns = members_table(result)
+        header, columns = members_table(result, lazy=True)
         write_csv(tmp / "members.csv", header, columns)
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
         period = result.period
@@ -145,7 +155,7 @@ def write_result(
             f"# compplan state; plan={plan.plan.name}; currency={plan.plan.currency}; period={period.label}; "
             f"end={period.end}\n"
         )
-        write_csv(tmp / "state.csv", *state_table(result), preamble)
+        write_csv(tmp / "state.csv", *state_table(result, lazy=True), preamble)
         awards = result.awards
         texts = [[str(a[i]) for a in awards] for i in range(4)]
         write_csv(

@@ -10,24 +10,52 @@ from compplan.inputs import Members, Orders
 from compplan.io.columns import members_from_frame, orders_from_frame
 
 
-def _table(path: str | Path) -> Any:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError(
-            f"{path}: reading Parquet needs pyarrow; install it with: pip install 'compplan[arrow]'"
-        ) from None
-    try:
-        return pq.read_table(path)
-    except (OSError, ValueError) as exc:  # pyarrow raises ArrowInvalid (a ValueError) for a bad file
-        raise InputError(f"{path}: cannot read Parquet: {exc}") from None
+class _ParquetColumns:
+    """A Parquet file as a frame whose columns are read when asked for, one at a time.
+
+    The converters take one column, turn it into numpy and let it go, so the Arrow data of a whole table is
+    never in memory next to its numpy columns (30 million order lines: about a gigabyte less at the peak).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise InputError(
+                f"{path}: reading Parquet needs pyarrow; install it with: pip install 'compplan[arrow]'"
+            ) from None
+        self.path = path
+        try:
+            self.file = pq.ParquetFile(path)
+        except (OSError, ValueError) as exc:  # pyarrow raises ArrowInvalid (a ValueError) for a bad file
+            raise InputError(f"{path}: cannot read Parquet: {exc}") from None
+        self.column_names = list(self.file.schema_arrow.names)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.column_names:
+            raise KeyError(name)
+        try:
+            return self.file.read(columns=[name]).column(0)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{self.path}: cannot read Parquet column {name!r}: {exc}") from None
+
+
+def _release() -> None:
+    """Hand the memory Arrow's allocator keeps for reuse back to the system (it would stay in the peak RSS)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def read_members_parquet(path: str | Path) -> Members:
     """Read members (``id, sponsor_id, enrolled_on``) from a Parquet file."""
-    return members_from_frame(_table(path), str(path))
+    members = members_from_frame(_ParquetColumns(path), str(path))
+    _release()
+    return members
 
 
 def read_orders_parquet(path: str | Path, decimals: int = 2) -> Orders:
     """Read orders (``member_id, date, pv, cv``; volumes as decimal or text columns) from a Parquet file."""
-    return orders_from_frame(_table(path), decimals, str(path))
+    orders = orders_from_frame(_ParquetColumns(path), decimals, str(path))
+    _release()
+    return orders

@@ -123,6 +123,18 @@ def _parse_field(buf, a, b, kind, decimals):  # type: ignore[no-untyped-def]
 
 
 @jit
+def count_lines(buf):  # type: ignore[no-untyped-def]
+    """Number of lines in ``buf`` (a last line without a line break counts)."""
+    n = buf.shape[0]
+    rows = 0
+    for i in range(n):
+        rows += buf[i] == 10
+    if n > 0 and buf[n - 1] != 10:
+        rows += 1
+    return rows
+
+
+@jit
 def parse_block(buf, kinds, decimals, first_line):  # type: ignore[no-untyped-def]
     """Parse every non-blank line of ``buf`` (which ends at a line boundary).
 
@@ -148,17 +160,25 @@ def parse_block(buf, kinds, decimals, first_line):  # type: ignore[no-untyped-de
     starts, ends : int64[rows]
         Byte range of each row in ``buf`` (for messages and text ids).
     """
+    rows = count_lines(buf)
+    values = np.zeros((kinds.shape[0], rows), dtype=np.int64)
+    lines = np.zeros(rows, dtype=np.int64)
+    r, errors, fields, starts, ends, _ = parse_block_into(buf, kinds, decimals, first_line, values, lines, 0)
+    return values[:, :r], errors, lines[:r], fields, starts, ends
+
+
+@jit
+def parse_block_into(buf, kinds, decimals, first_line, values, lines, row0):  # type: ignore[no-untyped-def]
+    """:func:`parse_block` writing values and line numbers into ``values[:, row0:]`` and ``lines[row0:]``.
+
+    Each line is read once, field by field. ``values`` and ``lines`` must have room for
+    :func:`count_lines` more rows. Returns ``(rows, errors, fields, starts, ends, physical_lines)``: the rows
+    written, the per-row arrays of :func:`parse_block` for them, and the number of lines in ``buf``.
+    """
     n = buf.shape[0]
     ncols = kinds.shape[0]
-    rows = 0
-    for i in range(n):
-        if buf[i] == 10:
-            rows += 1
-    if n > 0 and buf[n - 1] != 10:
-        rows += 1
-    values = np.zeros((ncols, rows), dtype=np.int64)
+    rows = count_lines(buf)
     errors = np.zeros((ncols, rows), dtype=np.int8)
-    lines = np.zeros(rows, dtype=np.int64)
     fields = np.zeros(rows, dtype=np.int64)
     starts = np.zeros(rows, dtype=np.int64)
     ends = np.zeros(rows, dtype=np.int64)
@@ -166,45 +186,51 @@ def parse_block(buf, kinds, decimals, first_line):  # type: ignore[no-untyped-de
     line = first_line
     pos = 0
     while pos < n:
-        end = pos
-        while end < n and buf[end] != 10:
-            end += 1
-        stop = end
-        if stop > pos and buf[stop - 1] == 13:  # '\r\n'
-            stop -= 1
+        count = 0
         blank = True
-        for j in range(pos, stop):
-            if buf[j] != 32 and buf[j] != 9:
+        a = pos
+        while True:  # one field per turn, up to the end of the line
+            b = a
+            while b < n and buf[b] != 44 and buf[b] != 10:
+                b += 1
+            hi = b
+            if hi > a and buf[hi - 1] == 13 and (b == n or buf[b] == 10):  # '\r\n'
+                hi -= 1
+            lo = a
+            while lo < hi and (buf[lo] == 32 or buf[lo] == 9):
+                lo += 1
+            while hi > lo and (buf[hi - 1] == 32 or buf[hi - 1] == 9):
+                hi -= 1
+            if lo < hi or (b < n and buf[b] == 44):
                 blank = False
+            if count < ncols:
+                v, e = _parse_field(buf, lo, hi, kinds[count], decimals[count])
+                values[count, row0 + r] = v
+                errors[count, r] = e
+            count += 1
+            if b >= n or buf[b] == 10:
                 break
+            a = b + 1
         if not blank:
+            stop = b
+            if stop > pos and buf[stop - 1] == 13:
+                stop -= 1
             starts[r] = pos
             ends[r] = stop
-            lines[r] = line
-            count = 1
-            for j in range(pos, stop):
-                if buf[j] == 44:
-                    count += 1
+            lines[row0 + r] = line
             fields[r] = count
-            if count == ncols:
-                a = pos
+            if count != ncols:  # a row with the wrong number of fields is not parsed
                 for col in range(ncols):
-                    b = a
-                    while b < stop and buf[b] != 44:
-                        b += 1
-                    lo, hi = a, b
-                    while lo < hi and (buf[lo] == 32 or buf[lo] == 9):
-                        lo += 1
-                    while hi > lo and (buf[hi - 1] == 32 or buf[hi - 1] == 9):
-                        hi -= 1
-                    v, e = _parse_field(buf, lo, hi, kinds[col], decimals[col])
-                    values[col, r] = v
-                    errors[col, r] = e
-                    a = b + 1
+                    values[col, row0 + r] = 0
+                    errors[col, r] = 0
             r += 1
+        else:
+            for col in range(ncols):
+                values[col, row0 + r] = 0
+                errors[col, r] = 0
         line += 1
-        pos = end + 1
-    return values[:, :r], errors[:, :r], lines[:r], fields[:r], starts[:r], ends[:r]
+        pos = b + 1
+    return r, errors[:, :r], fields[:r], starts[:r], ends[:r], line - first_line
 
 
 @jit
@@ -213,11 +239,17 @@ def parse_spans(data, offsets, kind, decimals):  # type: ignore[no-untyped-def]
 
     Returns ``(values int64[n], errors int8[n])`` like :func:`parse_block`; surrounding blanks are ignored.
     """
-    n = offsets.shape[0] - 1
+    return parse_ranges(data, offsets[:-1], offsets[1:], kind, decimals)
+
+
+@jit
+def parse_ranges(data, starts, ends, kind, decimals):  # type: ignore[no-untyped-def]
+    """Parse ``data[starts[i]:ends[i]]`` for each ``i`` as one column kind (see :func:`parse_spans`)."""
+    n = starts.shape[0]
     values = np.zeros(n, dtype=np.int64)
     errors = np.zeros(n, dtype=np.int8)
     for i in range(n):
-        lo, hi = offsets[i], offsets[i + 1]
+        lo, hi = starts[i], ends[i]
         while lo < hi and (data[lo] == 32 or data[lo] == 9):
             lo += 1
         while hi > lo and (data[hi - 1] == 32 or data[hi - 1] == 9):
@@ -225,4 +257,51 @@ def parse_spans(data, offsets, kind, decimals):  # type: ignore[no-untyped-def]
         v, e = _parse_field(data, lo, hi, kind, decimals)
         values[i] = v
         errors[i] = e
+    return values, errors
+
+
+@jit
+def decimal128_units(words, shift):  # type: ignore[no-untyped-def]
+    """Exact int64 units from Arrow ``decimal128`` values at ``decimals = scale + shift`` places.
+
+    Parameters
+    ----------
+    words : int64[2 * n]
+        The 128-bit little-endian two's complement unscaled values: low word, high word, low word, ...
+    shift : int
+        Wanted decimal places minus the column's scale; a negative shift divides, and a value with a non-zero
+        digit beyond the wanted places is an error (:data:`ERR_PRECISION`), as in :func:`parse_spans`.
+
+    Returns
+    -------
+    values : int64[n]
+    errors : int8[n]
+        :data:`ERR_RANGE` for ``|units| > 10**17`` (the text parser's bound) or beyond 64 bits.
+    """
+    n = words.shape[0] // 2
+    values = np.zeros(n, dtype=np.int64)
+    errors = np.zeros(n, dtype=np.int8)
+    factor = np.int64(1)
+    for _ in range(min(abs(shift), 18)):
+        factor *= 10
+    bound = _LIMIT // factor if shift > 0 else _LIMIT
+    for i in range(n):
+        low, high = words[2 * i], words[2 * i + 1]
+        if high != (low >> 63):  # more than 64 bits
+            errors[i] = ERR_RANGE
+            continue
+        if shift < -18:  # |low| < 10**19 <= 10**-shift: only 0 has no digit beyond the wanted places
+            if low != 0:
+                errors[i] = ERR_PRECISION
+            continue
+        if shift < 0:
+            q = low // factor
+            if low - q * factor != 0:
+                errors[i] = ERR_PRECISION
+                continue
+            low = q
+        if low > bound or low < -bound:
+            errors[i] = ERR_RANGE
+            continue
+        values[i] = low * factor if shift > 0 else low
     return values, errors

@@ -57,6 +57,14 @@ def slot_preorder(parent, slot, slots):  # type: ignore[no-untyped-def]
             children[count[p] + rank] = v
     order = np.empty(n, dtype=np.int64)
     position = np.full(n, -1, dtype=np.int64)
+    topological = True  # every parent before its children in row order (ids given in enrolment order)
+    for v in range(n):
+        if parent[v] >= v:
+            topological = False
+            break
+    if topological:
+        _preorder_streaming(parent, taken, count, children, order, position)
+        return order, position, n, taken
     stack = np.empty(n, dtype=np.int64)
     visited = 0
     for root in range(n):
@@ -74,6 +82,39 @@ def slot_preorder(parent, slot, slots):  # type: ignore[no-untyped-def]
                 stack[top] = children[k]
                 top += 1
     return order, position, visited, taken
+
+
+@jit
+def _preorder_streaming(parent, taken, count, children, order, position):  # type: ignore[no-untyped-def]
+    """Preorder positions without a depth-first walk, when every parent comes before its children.
+
+    Subtree sizes in one backward pass, then positions in one forward pass (a member's children follow it in
+    slot order, each after the subtrees of the ones before): both passes stream over the rows instead of
+    chasing a stack through the tree, which is what makes a deep, scattered placement tree slow to walk.
+    Members in a taken slot are left out (``position`` -1), as in the walk.
+    """
+    n = parent.shape[0]
+    size = np.ones(n, dtype=np.int64)
+    for v in range(n - 1, -1, -1):
+        p = parent[v]
+        if p >= 0 and not taken[v]:
+            size[p] += size[v]
+    base = 0
+    for v in range(n):
+        p = parent[v]
+        if p < 0:
+            position[v] = base
+            base += size[v]
+        elif taken[v]:
+            continue
+        at = position[v] + 1
+        for k in range(count[v], count[v + 1]):
+            c = children[k]
+            position[c] = at
+            at += size[c]
+    for v in range(n):
+        if position[v] >= 0:
+            order[position[v]] = v
 
 
 @jit

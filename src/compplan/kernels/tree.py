@@ -111,3 +111,244 @@ def scatter_add(index, values, n):  # type: ignore[no-untyped-def]
     for i in range(index.shape[0]):
         out[index[i]] += values[i]
     return out
+
+
+@jit
+def relabel(parent, enrolled):  # type: ignore[no-untyped-def]
+    """:func:`preorder` and :func:`tree_arrays` in one depth-first walk, which also orders ``enrolled``.
+
+    Parameters
+    ----------
+    parent : int64[n]
+        Parent of each node by input index, ``-1`` for a root (children and roots visited in increasing index).
+    enrolled : int64[n]
+        A per-node value (the enrolment day) to put in preorder.
+
+    Returns
+    -------
+    order, position, parent_pos, end, depth, enrolled_pos : int64[n]
+        As :func:`preorder` and :func:`tree_arrays` return them; ``enrolled_pos[pos] = enrolled[order[pos]]``.
+    visited : int
+        Number of reachable nodes; ``< n`` means there is a cycle (the other arrays are then incomplete).
+
+    Notes
+    -----
+    The walk is a chain of dependent memory accesses (the next node comes out of the current node's children
+    list), so it is kept short: each entry of the children lists (one counting sort) carries the child's own
+    list bounds, written in the same pass, so a leaf costs the walk no memory access at all, and an inner node
+    one (its list). The parent position and depth come from the walk (``path`` holds the positions of the
+    current node's ancestors by depth) and a subtree's end is set when the walk leaves it.
+    """
+    n = parent.shape[0]
+    first = np.zeros(n + 1, dtype=np.int64)
+    for v in range(n):
+        p = parent[v]
+        if p >= 0:
+            first[p + 1] += 1
+    for v in range(n):
+        first[v + 1] += first[v]
+    fill = first[:n].copy()
+    # per entry: child, start and end of its own list (int32 halves the temporaries: n < 2**31)
+    kids = np.empty(max(3 * first[n], 1), dtype=np.int32)
+    for v in range(n):
+        p = parent[v]
+        if p >= 0:
+            k = 3 * fill[p]
+            fill[p] += 1
+            kids[k] = v
+            kids[k + 1] = first[v]
+            kids[k + 2] = first[v + 1]
+    order = np.empty(n, dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int64)
+    parent_pos = np.empty(n, dtype=np.int64)
+    end = np.empty(n, dtype=np.int64)
+    depth = np.empty(n, dtype=np.int64)
+    stack = np.empty(4 * n, dtype=np.int32)  # per entry: node, start and end of its list, depth
+    path = np.empty(n, dtype=np.int64)
+    length = 0  # ancestors on the path
+    visited = 0
+    for root in range(n):
+        if parent[root] >= 0:
+            continue
+        stack[0] = root
+        stack[1] = first[root]
+        stack[2] = first[root + 1]
+        stack[3] = 0
+        top = 1
+        while top > 0:
+            top -= 1
+            t = 4 * top
+            v, lo, hi, d = int(stack[t]), int(stack[t + 1]), int(stack[t + 2]), int(stack[t + 3])
+            pos = visited
+            visited += 1
+            while length > d:  # the walk leaves these subtrees
+                length -= 1
+                end[path[length]] = pos
+            order[pos] = v
+            position[v] = pos
+            depth[pos] = d
+            parent_pos[pos] = path[d - 1] if d > 0 else -1
+            path[length] = pos
+            length += 1
+            for k in range(3 * (hi - 1), 3 * lo - 1, -3):  # reversed, so the smallest pops first
+                t = 4 * top
+                stack[t] = kids[k]
+                stack[t + 1] = kids[k + 1]
+                stack[t + 2] = kids[k + 2]
+                stack[t + 3] = d + 1
+                top += 1
+    while length > 0:
+        length -= 1
+        end[path[length]] = visited
+    enrolled_pos = np.empty(n, dtype=np.int64)
+    for pos in range(visited):
+        enrolled_pos[pos] = enrolled[order[pos]]
+    return order, position, parent_pos, end, depth, enrolled_pos, visited
+
+
+@jit
+def dense_index(ids, low, span):  # type: ignore[no-untyped-def]
+    """Canonical order of integer ids in ``[low, low + span)`` through a direct table (no sort).
+
+    Returns
+    -------
+    table : int32[span]
+        Canonical row of the id ``low + s`` at ``s``, ``-1`` where no member has that id.
+    perm : int64[n]
+        Input row of each canonical row.
+    sorted_ids : int64[n]
+        The ids in canonical (increasing) order.
+    duplicates : int
+        Number of repeated ids; when non-zero the other arrays are meaningless (the caller sorts instead).
+    """
+    n = ids.shape[0]
+    table = np.full(span, -1, dtype=np.int32)
+    perm = np.empty(n, dtype=np.int64)
+    sorted_ids = np.empty(n, dtype=np.int64)
+    duplicates = 0
+    for i in range(n):
+        s = ids[i] - low
+        if table[s] >= 0:
+            duplicates += 1
+        table[s] = i
+    if duplicates:
+        return table, perm, sorted_ids, duplicates
+    c = 0
+    for s in range(span):
+        i = table[s]
+        if i >= 0:
+            perm[c] = i
+            sorted_ids[c] = low + s
+            table[s] = c
+            c += 1
+    return table, perm, sorted_ids, duplicates
+
+
+@jit
+def dense_parents(perm, sponsor_ids, is_root, enrolled, low, table):  # type: ignore[no-untyped-def]
+    """Canonical parent rows (``-1`` for a root) and enrolment days in canonical order, in one pass.
+
+    Returns ``(parent, enrolled_canonical, unknown)``; ``unknown`` counts sponsors that are not members (the
+    caller then reports them).
+    """
+    n = perm.shape[0]
+    span = table.shape[0]
+    parent = np.empty(n, dtype=np.int64)
+    enrolled_c = np.empty(n, dtype=np.int64)
+    unknown = 0
+    high = low + span - 1
+    for c in range(n):
+        i = perm[c]
+        enrolled_c[c] = enrolled[i]
+        parent[c] = -1
+        if is_root[i]:
+            continue
+        s = sponsor_ids[i]
+        if s < low or s > high or table[s - low] < 0:
+            unknown += 1
+        else:
+            parent[c] = table[s - low]
+    return parent, enrolled_c, unknown
+
+
+@jit
+def dense_lookup(keys, low, table):  # type: ignore[no-untyped-def]
+    """Canonical rows of ``keys`` through a :func:`dense_index` table, and which keys are members."""
+    n = keys.shape[0]
+    span = table.shape[0]
+    rows = np.zeros(n, dtype=np.int64)
+    found = np.zeros(n, dtype=np.bool_)
+    high = low + span - 1
+    for i in range(n):
+        k = keys[i]
+        if low <= k <= high:
+            r = table[k - low]
+            if r >= 0:
+                rows[i] = r
+                found[i] = True
+    return rows, found
+
+
+@jit
+def position_table(table, position, enrolled_c):  # type: ignore[no-untyped-def]
+    """For each slot of a :func:`dense_index` table: (preorder position, enrolment day) as int32 pairs.
+
+    ``pairs[2 * s]`` is the position of the member with id ``low + s`` (``-1`` if none) and ``pairs[2 * s + 1]``
+    its enrolment day, side by side so that one memory access answers both for an order line. The caller
+    checks that every day fits in int32.
+    """
+    span = table.shape[0]
+    pairs = np.empty(2 * span, dtype=np.int32)
+    for s in range(span):
+        c = table[s]
+        if c >= 0:
+            pairs[2 * s] = position[c]
+            pairs[2 * s + 1] = enrolled_c[c]
+        else:
+            pairs[2 * s] = -1
+            pairs[2 * s + 1] = 0
+    return pairs
+
+
+@jit
+def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total):  # type: ignore[no-untyped-def]
+    """Preorder position of each order line's member, and the number of lines with any problem.
+
+    A line has a problem when its member is unknown, its day is outside ``[start, end]`` or before the
+    member's enrolment, ``|pv|`` or ``|cv|`` is above ``max_line``; the sums of ``|pv|`` and of ``|cv|``
+    above ``max_total`` count as one more. Only the count is returned: with any problem the caller runs the
+    general checks, which name every one.
+    """
+    n = member_ids.shape[0]
+    span = pairs.shape[0] // 2
+    position = np.empty(n, dtype=np.int64)
+    problems = 0
+    total_pv = 0
+    total_cv = 0
+    high = low + span - 1
+    for i in range(n):
+        k = member_ids[i]
+        if k < low or k > high or pairs[2 * (k - low)] < 0:
+            problems += 1
+            position[i] = 0
+            continue
+        s = k - low
+        position[i] = pairs[2 * s]
+        d = day[i]
+        a = pv[i]
+        b = cv[i]
+        if (
+            d < start
+            or d > end
+            or d < pairs[2 * s + 1]
+            or not (-max_line <= a <= max_line and -max_line <= b <= max_line)
+        ):
+            problems += 1
+            continue
+        total_pv += abs(a)
+        total_cv += abs(b)
+        if total_pv > max_total or total_cv > max_total:
+            problems += 1
+            total_pv = 0  # counted once per max_total; no overflow
+            total_cv = 0
+    return position, problems

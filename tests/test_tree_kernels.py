@@ -1,0 +1,178 @@
+"""The fused relabel, the dense id index and the one-pass order checks agree with the general code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compplan import InputError, Members, Orders, Period
+from compplan.engine import _check_orders, _orders
+from compplan.genealogy import Genealogy
+from compplan.inputs import MAX_LINE_UNITS
+from compplan.kernels.tree import preorder, relabel, tree_arrays
+
+D = dt.date(2026, 1, 1)
+PERIOD = Period.parse("2026-01")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_relabel_equals_preorder_and_tree_arrays(data: st.DataObject) -> None:
+    n = data.draw(st.integers(0, 60))
+    parent = np.array(data.draw(st.lists(st.integers(-1, max(n - 1, 0)), min_size=n, max_size=n)), dtype=np.int64)
+    if n:
+        parent[parent >= n] = -1
+    values = np.array(data.draw(st.lists(st.integers(-(10**6), 10**6), min_size=n, max_size=n)), dtype=np.int64)
+    order, position, visited = preorder(parent)
+    got = relabel(parent, values)
+    assert got[6] == visited
+    assert np.array_equal(got[1], position)  # -1 for members on or under a cycle
+    if visited == n:
+        parent_pos, end, depth = tree_arrays(order, position, parent)
+        for want, have in zip((order, position, parent_pos, end, depth, values[order]), got[:6], strict=True):
+            assert np.array_equal(want, have)
+
+
+def forest(data: st.DataObject, n: int) -> tuple[list[int], list[int | None], list[dt.date]]:
+    parents = [None] + [data.draw(st.one_of(st.none(), st.integers(0, i - 1))) for i in range(1, n)]
+    perm = data.draw(st.permutations(range(n)))
+    days = [D - dt.timedelta(days=data.draw(st.integers(0, 400))) for _ in range(n)]
+    rows = [perm.index(i) for i in range(n)]  # member i sits at input row rows[i]
+    return rows, parents, days
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.integers(2, 40))
+def test_dense_and_sorted_ids_build_the_same_tree(data: st.DataObject, n: int) -> None:
+    rows, parents, days = forest(data, n)
+    base = data.draw(st.integers(-(10**6), 10**6))
+
+    def build(stride: int) -> Genealogy:
+        ids = [0] * n
+        sponsors: list[object] = [None] * n
+        enrolled = [D] * n
+        for i in range(n):
+            ids[rows[i]] = base + i * stride
+            p = parents[i]
+            sponsors[rows[i]] = None if p is None else base + p * stride
+            enrolled[rows[i]] = days[i]
+        return Genealogy.build(Members.from_columns(ids, sponsors, enrolled))
+
+    dense, spread = build(1), build(10**12 + 3)  # a direct table; argsort + searchsorted (same id order)
+    assert dense.index.table is not None and dense.pairs is not None
+    assert spread.index.table is None and spread.pairs is None
+    for name in ("order", "position", "parent", "end", "depth", "enrolled", "input_row"):
+        assert np.array_equal(getattr(dense, name), getattr(spread, name)), name
+    rows_found, found = dense.lookup([base - 1, base + n - 1, base, base + n, 2**62, -(2**63), 2**63 - 1])
+    assert found.tolist() == [False, True, True, False, False, False, False]
+    assert rows_found[1:3].tolist() == [n - 1, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.integers(1, 30))
+def test_one_pass_order_checks_equal_the_general_checks(data: st.DataObject, n: int) -> None:
+    rows, parents, days = forest(data, n)
+    ids = [0] * n
+    sponsors: list[object] = [None] * n
+    enrolled = [D] * n
+    for i in range(n):
+        ids[rows[i]], enrolled[rows[i]] = i + 1, days[i]
+        sponsors[rows[i]] = None if parents[i] is None else parents[i] + 1  # type: ignore[operator]
+    tree = Genealogy.build(Members.from_columns(ids, sponsors, enrolled))
+    lines = data.draw(st.integers(0, 30))
+    member = st.one_of(st.integers(1, n), st.integers(1, n), st.integers(1, n), st.sampled_from([0, n + 1, -(2**63)]))
+    day = st.dates(D - dt.timedelta(days=400), dt.date(2026, 2, 3))
+    volume = st.one_of(
+        st.integers(-(10**6), 10**6), st.sampled_from([MAX_LINE_UNITS, MAX_LINE_UNITS + 1, -(2**63), 2**63 - 1])
+    )
+    orders = Orders(
+        np.array(data.draw(st.lists(member, min_size=lines, max_size=lines)), dtype=np.int64),
+        np.array(data.draw(st.lists(day, min_size=lines, max_size=lines)), dtype="datetime64[D]"),
+        np.array(data.draw(st.lists(volume, min_size=lines, max_size=lines)), dtype=np.int64),
+        np.array(data.draw(st.lists(volume, min_size=lines, max_size=lines)), dtype=np.int64),
+    )
+
+    def run(check: object) -> object:
+        try:
+            cols = check(tree, orders, PERIOD, 2)  # type: ignore[operator]
+        except InputError as exc:
+            return [str(p) for p in exc.problems]
+        return [c.tolist() for c in (cols.position, cols.day, cols.pv, cols.cv)]
+
+    assert run(_orders) == run(_check_orders)
+
+
+def test_sum_of_line_volumes_bound_in_one_pass() -> None:
+    tree = Genealogy.build(Members.from_columns([1], [None], [D]))
+    big = np.full(1001, MAX_LINE_UNITS - 1, dtype=np.int64)
+    orders = Orders(np.ones(1001, dtype=np.int64), np.full(1001, np.datetime64(D, "D")), big, big)
+    with pytest.raises(InputError, match=r"sum of \|pv\| over all order lines is beyond the bound"):
+        _orders(tree, orders, PERIOD, 2)
+    ok = _orders(tree, Orders(orders.member_ids[:900], orders.dates[:900], big[:900], big[:900]), PERIOD, 2)
+    assert ok.pv is not None and int(ok.position.sum()) == 0
+
+
+# -- the CSV reader: block by block into one growing array, same answers for any block size ---------------
+
+
+def mostly(good: st.SearchStrategy[str], bad: list[str]) -> st.SearchStrategy[str]:
+    """``good`` values, one in twenty-five a bad or special one."""
+    return st.integers(0, 24).flatmap(lambda k: st.sampled_from(bad) if k == 0 else good)
+
+
+cell_id = mostly(st.integers(-(10**6), 10**6).map(str), ["A7", "", " 12 ", "007"])
+cell_date = mostly(st.dates(dt.date(2025, 1, 1), dt.date(2027, 1, 1)).map(str), ["", "2026-02-30", "x"])
+cell_volume = mostly(st.decimals(-(10**4), 10**4, places=2, allow_nan=False).map(str), ["", "1.234", "-0", "1e2"])
+csv_row = st.integers(0, 29).flatmap(
+    lambda k: (
+        st.tuples(cell_id, cell_id, cell_date).map(",".join)  # a wrong number of fields
+        if k == 0
+        else st.sampled_from(["", "  "])  # blank lines
+        if k == 1
+        else st.tuples(cell_id, cell_date, cell_volume, cell_volume).map(",".join)
+    )
+)
+
+
+def read_both(path: object, monkeypatch: pytest.MonkeyPatch, block: int) -> tuple[object, object]:
+    from compplan.io import csvio
+
+    def run() -> object:
+        try:
+            o = csvio.read_orders(path)  # type: ignore[arg-type]
+        except InputError as exc:
+            return sorted(str(p) for p in exc.problems)
+        return [c.tolist() for c in (o.member_ids, o.dates, o.pv, o.cv, o.lines)]
+
+    whole = run()
+    with monkeypatch.context() as m:
+        m.setattr(csvio, "BLOCK_BYTES", block)
+        m.setattr(csvio, "SLACK_ROWS", 0)  # the arrays grow while reading
+        m.setattr(csvio, "ESTIMATE_MARGIN", 0.0)
+        small = run()
+    return whole, small
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(csv_row, max_size=40),
+    crlf=st.booleans(),
+    last_newline=st.booleans(),
+    block=st.integers(1, 200),
+)
+def test_csv_blocks_of_any_size_read_the_same(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[str], crlf: bool, last_newline: bool, block: int
+) -> None:
+    end = "\r\n" if crlf else "\n"
+    text = "member_id,date,pv,cv" + end + end.join(rows) + (end if last_newline and rows else "")
+    path = tmp_path_factory.mktemp("csv") / "orders.csv"
+    path.write_bytes(text.encode())
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        whole, small = read_both(path, monkeypatch, block)
+    summarised = any("more" in str(x) for x in [*whole, *small])  # type: ignore[misc]
+    if not summarised:  # up to 20 problems of a kind are listed one by one, whatever the blocks
+        assert whole == small
