@@ -522,3 +522,11 @@ def _in_subtree(parent: np.ndarray, root: int) -> np.ndarray:
         if parent[v] >= 0 and inside[parent[v]]:
             inside[v] = True
     return inside
+
+
+def test_place_refuses_given_placements_outside_the_sponsor() -> None:
+    m = members([(1, None, None, None), (2, 1, 1, "L"), (3, 1, 1, "R"), (4, 2, 3, "L"), (5, 1, None, None)])
+    with pytest.raises(InputError, match="member 4 is placed outside the placement subtree of its sponsor 2"):
+        place(binary_plan(), m)  # type: ignore[arg-type]
+    placed = place(binary_plan(placement=", within_sponsor: false"), m)  # type: ignore[arg-type]
+    assert placed.placed is not None and bool(placed.placed[4])

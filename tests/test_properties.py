@@ -332,7 +332,9 @@ def _engine_for_example(ex: Example) -> Any:
     return run_engine(ex.plan, ex.members, ex.orders, ex.period, ex.state_in, events=ex.events)
 
 
-@pytest.mark.parametrize("ex", EXAMPLES, ids=lambda ex: ex.name)
+@pytest.mark.parametrize(
+    "ex", [ex for ex in EXAMPLES if ex.plan.placement is None], ids=lambda ex: ex.name
+)  # placement plans: tests/test_placement_properties.py::test_placement_worked_examples
 def test_worked_example(ex: Example) -> None:
     plan = ex.plan
     res = _engine_for_example(ex)

@@ -66,14 +66,13 @@ class Placement:
             Every unplaced member, bad side or position, unknown parent, taken slot, cycle, and (with
             ``within_sponsor``) member outside its sponsor's placement subtree, each with its id and line.
         """
-        parent_c, slot_c = _canonical_links(tree, spec, unplaced_ok=False)
-        n = len(tree)
         problems = ProblemCollector()
-        order_c, position_c, visited, taken = kp.slot_preorder(parent_c, slot_c, spec.slots)
-        _report_taken(tree, spec, parent_c, slot_c, np.nonzero(taken)[0], problems)
-        if visited < n and not len(problems.problems):
-            members = tree.members
-            _report_cycles(parent_c, position_c, tree.ids, tree.input_row, members, problems, "placement")
+        parent_c, slot_c = _canonical_links(tree, spec, False, problems)
+        order_c, position_c, parent_c, complete = _checked_forest(tree, spec, parent_c, slot_c, problems)
+        n = len(tree)
+        if spec.within_sponsor and complete:  # members reported above are roots here and are not checked again
+            _, end_c, _ = tree_arrays(order_c, position_c, parent_c)
+            _report_outside_sponsor(tree, position_c, end_c, parent_c >= 0, problems)
         problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
         parent_p, end_p, depth_p = tree_arrays(order_c, position_c, parent_c)
         order = tree.position[order_c]  # sponsor-tree position at each placement position
@@ -83,45 +82,63 @@ class Placement:
         if spec.tree == "binary":
             has = parent_p >= 0
             child[slot_c[order_c][has], parent_p[has]] = np.nonzero(has)[0]
-        placement = cls(order, position, parent_p, end_p, depth_p, child)
-        if spec.within_sponsor:
-            _check_within_sponsor(tree, placement)
-        return placement
+        return cls(order, position, parent_p, end_p, depth_p, child)
 
 
-def _check_within_sponsor(tree: Genealogy, placement: Placement) -> None:
-    """Every member with a sponsor must sit strictly below it in the placement tree."""
-    v = np.nonzero(tree.parent >= 0)[0]
-    p = placement.position[v]
-    s = placement.position[tree.parent[v]]
-    outside = v[(p <= s) | (p >= placement.end[s])]
-    if not len(outside):
-        return
-    problems = ProblemCollector()
-    canon = np.sort(tree.order[outside])
+def _checked_forest(
+    tree: Genealogy, spec: PlacementTree, parent: Int64Array, slot: Int64Array, problems: ProblemCollector
+) -> tuple[Int64Array, Int64Array, Int64Array, bool]:
+    """Relabel the placement forest (unplaced members as roots), reporting taken slots and cycles.
+
+    Returns ``order``, ``position`` (canonical rows), the parents used, and whether every member was reached
+    (no cycle); a member in a taken slot is reported and then treated as a root, so a cycle elsewhere is still
+    found and named.
+    """
+    forest = np.where(parent >= 0, parent, -1)
+    order, position, visited, taken = kp.slot_preorder(forest, slot, spec.slots)
+    if taken.any():
+        _report_taken(tree, spec, parent, slot, np.nonzero(taken)[0], problems)
+        forest = np.where(taken, -1, forest)
+        order, position, visited, _ = kp.slot_preorder(forest, slot, spec.slots)
+    if visited < len(forest):
+        _report_cycles(forest, position, tree.ids, tree.input_row, tree.members, problems, "placement")
+    return order, position, forest, visited == len(forest)
+
+
+def _report_outside_sponsor(
+    tree: Genealogy, position: Int64Array, end: Int64Array, check: BoolArray, problems: ProblemCollector
+) -> None:
+    """Members (where ``check``) with a sponsor must sit strictly below it in the placement tree.
+
+    ``position`` (by canonical row) and ``end`` (by placement position) describe a complete placement forest.
+    """
+    canon_sponsor = np.where(tree.parent[tree.position] >= 0, tree.order[np.maximum(tree.parent[tree.position], 0)], -1)
+    v = np.nonzero((canon_sponsor >= 0) & check)[0]
+    p, s = position[v], position[canon_sponsor[v]]
+    outside = v[(p <= s) | (p >= end[s])]
     add_rows(
         problems,
         "outside_sponsor",
-        canon,
+        outside,
         lambda c: (
             f"member {format_id(tree.ids[c])} is placed outside the placement subtree of its sponsor "
-            f"{format_id(tree.ids[tree.order[tree.parent[tree.position[c]]]])} (placement.within_sponsor is true)"
+            f"{format_id(tree.ids[canon_sponsor[c]])} (placement.within_sponsor is true)"
         ),
         tree.where,
     )
-    problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
 
 
-def _canonical_links(tree: Genealogy, spec: PlacementTree, unplaced_ok: bool) -> tuple[Int64Array, Int64Array]:
+def _canonical_links(
+    tree: Genealogy, spec: PlacementTree, unplaced_ok: bool, problems: ProblemCollector
+) -> tuple[Int64Array, Int64Array]:
     """Placement parent and 0-based slot per canonical row; -1/-1 for roots, -2/-1 for unplaced members.
 
-    Checks sides / positions, unknown parents, self-placement and taken slots; with ``unplaced_ok`` false, a
-    member with a sponsor and no placement is an error.
+    Adds a problem for every bad side or position and unknown parent (those members then count as roots, so
+    the later checks still run); with ``unplaced_ok`` false, a member with a sponsor and no placement is one too.
     """
     members = tree.members
     n = len(tree)
     rows = tree.input_row  # canonical -> input row
-    problems = ProblemCollector()
     title = f"{members.source}: invalid placements"
     binary = spec.tree == "binary"
     column = "placement_side" if binary else "placement_position"
@@ -202,10 +219,9 @@ def _canonical_links(tree: Genealogy, spec: PlacementTree, unplaced_ok: bool) ->
             tree.where,
         )
         parent[placed_rows] = np.where(ok, found, -1)
-    problems.raise_if_any(InputError, title=title)
+    parent = np.where((parent >= 0) & (slot < 0), -1, parent)  # a bad or missing slot: reported above
     slot = np.where(parent == -1, -1, slot)
     slot = np.where(parent == -2, -1, slot) if not binary or not unplaced_ok else slot
-    problems.raise_if_any(InputError, title=title)
     return parent, slot
 
 
@@ -249,18 +265,14 @@ def place(plan: Plan, members: Members) -> Members:
     if spec is None:
         raise InputError("the plan has no 'placement' section: add 'placement: {tree: binary}' (or matrix)")
     tree = Genealogy.build(members)
-    parent, slot = _canonical_links(tree, spec, unplaced_ok=True)
+    problems = ProblemCollector()
+    parent, slot = _canonical_links(tree, spec, True, problems)
     n = len(tree)
     wanted = slot.copy() if spec.tree == "binary" else np.full(n, -1, dtype=np.int64)
     wanted = np.where(parent == -2, wanted, -1)
     slot = np.where(parent == -2, -1, slot)
     sponsor = np.where(tree.parent[tree.position] >= 0, tree.order[np.maximum(tree.parent[tree.position], 0)], -1)
-    forest = np.where(parent >= 0, parent, -1)  # unplaced members root their own components for now
-    order, position, visited, taken = kp.slot_preorder(forest, slot, spec.slots)
-    problems = ProblemCollector()
-    _report_taken(tree, spec, parent, slot, np.nonzero(taken)[0], problems)
-    if visited < n and not len(problems.problems):
-        _report_cycles(forest, position, tree.ids, tree.input_row, tree.members, problems, "placement")
+    order, position, forest, _ = _checked_forest(tree, spec, parent, slot, problems)  # unplaced: roots for now
     problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
     _, end, _ = tree_arrays(order, position, forest)
     size = np.empty(n, dtype=np.int64)
@@ -274,6 +286,11 @@ def place(plan: Plan, members: Members) -> Members:
     method = {"left": kp.LEFT, "right": kp.RIGHT, "weaker_leg": kp.WEAKER, "breadth_first": kp.BREADTH_FIRST}
     if len(todo):
         parent, slot = kp.auto_place(sponsor, todo, parent, slot, child, size, wanted, method[spec.method])
+    if spec.within_sponsor:  # the placements given must sit below their sponsors too (new ones always do)
+        order, position, _, _ = kp.slot_preorder(parent, slot, spec.slots)
+        _, end, _ = tree_arrays(order, position, parent)
+        _report_outside_sponsor(tree, position, end, parent >= 0, problems)
+        problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
     return _placed_members(tree, parent, slot, spec)
 
 
