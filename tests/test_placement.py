@@ -530,3 +530,29 @@ def test_place_refuses_given_placements_outside_the_sponsor() -> None:
         place(binary_plan(), m)  # type: ignore[arg-type]
     placed = place(binary_plan(placement=", within_sponsor: false"), m)  # type: ignore[arg-type]
     assert placed.placed is not None and bool(placed.placed[4])
+
+
+def test_placement_columns_from_frames_and_parquet(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    d = EX / "binary_weekly"
+    plan = parse_plan((ROOT / "plans" / "binary_weekly.yaml").read_text())
+    state = read_state(d / "state_2026-10-04.csv")
+    o = Orders.from_frame(pd.read_csv(d / "orders_2026-10-05.csv", dtype=str))
+    frame = pd.read_csv(d / "members.csv", dtype=str, keep_default_na=False)
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "members.parquet")
+    from compplan.io.parquet import read_members_parquet
+
+    totals = set()
+    for m in (
+        read_members(d / "members.csv"),
+        Members.from_frame(frame),
+        read_members_parquet(tmp_path / "members.parquet"),
+    ):
+        assert m.placed is not None and m.placed.tolist() == [False] + [True] * 6
+        totals.add(close(plan, m, o, "2026-10-05..2026-10-11", state=state).summary["total_payout"])
+    assert totals == {"109.50"}
+    matrix = pd.read_csv(EX / "forced_matrix" / "expected_placed.csv")  # positions become floats with gaps
+    m = Members.from_frame(matrix)
+    assert m.placement_positions is not None and m.placement_positions.tolist() == [0, 1, 2, 3, 1, 2, 3, 1]

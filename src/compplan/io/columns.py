@@ -317,10 +317,52 @@ def members_from_frame(frame: Any, source: str = "members") -> Members:
     if isinstance(sponsors, np.ndarray) and sponsors.dtype.kind == "U":
         is_root |= sponsors == ""
     dates = dates_column(cols["enrolled_on"], "enrolled_on", problems, where)
+    placement = _placement_columns(frame, problems, where)
     problems.raise_if_any(InputError, title=f"{source}: invalid members")
-    if ids.dtype.kind != sponsors.dtype.kind:
+    parents = placement.get("placement_ids")
+    if ids.dtype.kind != sponsors.dtype.kind or (parents is not None and parents.dtype.kind != ids.dtype.kind):
         ids, sponsors = ids.astype(np.str_), np.where(is_root, "", sponsors.astype(np.str_))
-    return Members(ids, sponsors, is_root, dates, source)
+        if parents is not None:
+            placement["placement_ids"] = np.where(placement["placed"], parents.astype(np.str_), "")
+    return Members(ids, sponsors, is_root, dates, source, **placement)
+
+
+def _has_column(frame: Any, name: str) -> bool:
+    names = getattr(frame, "column_names", None)
+    return name in list(names if names is not None else getattr(frame, "columns", ()))
+
+
+def _placement_columns(frame: Any, problems: ProblemCollector, where: Callable[[int], str]) -> dict[str, Any]:
+    """The optional placement columns of binary and matrix plans (docs/semantics.md 2), as Members fields."""
+    out: dict[str, Any] = {}
+    if _has_column(frame, "placement_id"):
+        parents, missing = ids_column(frame["placement_id"], "placement_id", problems, where)
+        placed = ~missing
+        if parents.dtype.kind == "U":
+            placed &= parents != ""
+        out["placement_ids"], out["placed"] = parents, placed
+    if _has_column(frame, "placement_side"):
+        texts, _ = _texts(to_numpy(frame["placement_side"]))
+        out["placement_sides"] = np.array([t.strip() for t in texts], dtype=np.str_)
+    if _has_column(frame, "placement_position"):
+        texts, _ = _texts(to_numpy(frame["placement_position"]))
+        positions = np.zeros(len(texts), dtype=np.int64)
+        for r, t in enumerate(texts):
+            t = t.strip()
+            if t.endswith(".0"):  # pandas turns an integer column with gaps into floats
+                t = t[:-2]
+            if not t:
+                continue
+            if not t.lstrip("-").isdigit():
+                problems.add("bad_placement_position", f"placement_position {t!r} is not an integer", where(r))
+            else:
+                positions[r] = int(t)
+        out["placement_positions"] = positions
+    if out and "placed" not in out:
+        n = len(next(iter(out.values())))
+        out["placed"] = np.zeros(n, dtype=bool)
+        out["placement_ids"] = np.zeros(n, dtype=np.int64)
+    return out
 
 
 def orders_from_frame(frame: Any, decimals: int = 2, source: str = "orders") -> Orders:
