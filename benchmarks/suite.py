@@ -129,6 +129,10 @@ def compute_worker(
     info.update(ip)
     info["best_run_s"] = min(ip["runs_s"])  # type: ignore[type-var]
     info["peak_rss_mb"] = rss_mb()
+    if n <= reference_max:
+        info["reference_s"] = bc.reference_run(plan, n, seed, res, shape)  # exits non-zero on any difference
+        info["reference_checked"] = True
+    del res, ip
     if ledger:
         start = time.perf_counter()
         with_ledger = close(load_plan(plan), *data, PERIOD, ledger=True)
@@ -136,9 +140,6 @@ def compute_worker(
         info["ledger_lines"] = len(with_ledger.ledger) if with_ledger.ledger is not None else 0
         info["peak_rss_ledger_mb"] = rss_mb()
         del with_ledger
-    if n <= reference_max:
-        info["reference_s"] = bc.reference_run(plan, n, seed, res, shape)  # exits non-zero on any difference
-        info["reference_checked"] = True
     info["load_after"] = load()
     return info
 

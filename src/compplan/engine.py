@@ -427,9 +427,9 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
     """Check every order line against the tree, the period and the bounds; convert to plan units.
 
     With dense integer ids and volumes at the plan's decimals, one numba pass looks every line up and checks it
-    (:meth:`Genealogy.check_order_lines`); the day, PV and CV columns are then used as they are,
-    without copies (steps never write into order columns). Any problem, or any other kind of input, takes the
-    general checks below, which name every problem with its line.
+    (:meth:`Genealogy.check_order_lines`); the day, PV and CV columns are then the caller's arrays, without
+    copies, as read-only views (a step writing into them fails instead of changing the caller's orders). Any
+    problem, or any other kind of input, takes the general checks below, which name every problem with its line.
     """
     if orders.decimals == vdec:
         day = _day_numbers(orders.dates)
@@ -437,8 +437,14 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
         bounds = (_day(period.start), _day(period.end), MAX_LINE_UNITS, MAX_TOTAL_UNITS)
         checked = tree.check_order_lines(orders.member_ids, day, pv, cv, *bounds)
         if checked is not None and checked[1] == 0:
-            return OrderColumns(checked[0], day, pv, cv)
+            return OrderColumns(checked[0], *(_read_only(c) for c in (day, pv, cv)))
     return _check_orders(tree, orders, period, vdec)
+
+
+def _read_only(column: Int64Array) -> Int64Array:
+    view = column.view()
+    view.flags.writeable = False
+    return view
 
 
 def _day_numbers(dates: np.ndarray) -> Int64Array:
