@@ -130,6 +130,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         events=events,
         next_rank=args.progress and not why,
     )
+    del members, orders  # the result keeps what it needs; the order lines go before the outputs are written
     extra = {}
     if args.economics:
         from compplan.economics import economics
