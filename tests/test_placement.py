@@ -483,9 +483,9 @@ def test_explain_shows_earnings_at_the_next_rank(capsys: pytest.CaptureFixture[s
     assert "would have earned" not in capsys.readouterr().out
 
 
-def test_streaming_and_walking_preorders_agree() -> None:
-    """Rows in parent-before-child order take the streaming relabel; any other order the depth-first walk."""
-    from compplan.kernels.placement import slot_preorder
+def test_slot_relabel_orders_children_by_slot() -> None:
+    """Children follow their parent in slot order whatever their rows; subtrees are contiguous."""
+    from compplan.kernels.placement import slot_relabel
 
     rng = np.random.default_rng(11)
     for n, slots in ((1, 2), (7, 2), (200, 2), (300, 3), (500, 5)):
@@ -497,22 +497,21 @@ def test_streaming_and_walking_preorders_agree() -> None:
                 p, k = free.pop(int(rng.integers(len(free))))
                 parent[v], slot[v] = p, k
             free += [(v, k) for k in range(slots)]
-        order, position, visited, taken = slot_preorder(parent, slot, slots)
+        shuffle = rng.permutation(n)  # rows in any order: the relabel must not depend on parents coming first
+        rows = np.empty(n, dtype=np.int64)
+        rows[shuffle] = np.arange(n)
+        parent_s = np.where(parent[shuffle] >= 0, rows[np.maximum(parent[shuffle], 0)], -1)
+        order, position, parent_pos, end, depth, visited, taken = slot_relabel(parent_s, slot[shuffle])
         assert visited == n and not taken.any()
-        flip = np.arange(n)[::-1]  # reversed rows: every parent after its children, so the walk runs
-        parent_r = np.where(parent[flip] >= 0, n - 1 - parent[flip], -1)
-        _, position_r, visited_r, _ = slot_preorder(parent_r, slot[flip], slots)
-        assert visited_r == n
-        roots = np.nonzero(parent < 0)[0]
-        if len(roots) == 1:  # one tree: the same preorder whatever the row labels
-            assert (position_r[flip] == position).all()
-        for v in range(n):  # and in both, a member's children follow it in slot order, subtrees contiguous
-            kids = sorted((int(slot[c]), int(c)) for c in np.nonzero(parent == v)[0])
-            at = position[v] + 1
-            for _, c in kids:
-                assert position[c] == at
-                at += int(np.sum(_in_subtree(parent, c)))
         assert sorted(order.tolist()) == list(range(n))
+        for v in range(n):  # in original labels
+            pos = position[rows[v]]
+            kids = sorted((int(slot[c]), int(c)) for c in np.nonzero(parent == v)[0])
+            at = pos + 1
+            for _, c in kids:
+                assert position[rows[c]] == at and parent_pos[at] == pos and depth[at] == depth[pos] + 1
+                at += int(np.sum(_in_subtree(parent, c)))
+            assert end[pos] == at
 
 
 def _in_subtree(parent: np.ndarray, root: int) -> np.ndarray:

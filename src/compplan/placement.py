@@ -17,7 +17,6 @@ from compplan.errors import InputError, ProblemCollector
 from compplan.genealogy import Genealogy, _report_cycles, add_rows
 from compplan.inputs import BoolArray, Int64Array, Members, format_id
 from compplan.kernels import placement as kp
-from compplan.kernels.tree import tree_arrays
 from compplan.spec.models import Binary, MatrixBonus, PlacementTree, Plan
 
 SIDES = ("L", "R")
@@ -68,13 +67,13 @@ class Placement:
         """
         problems = ProblemCollector()
         parent_c, slot_c = _canonical_links(tree, spec, False, problems)
-        order_c, position_c, parent_c, complete = _checked_forest(tree, spec, parent_c, slot_c, problems)
+        order_c, position_c, parent_p, end_p, depth_p, forest, complete = _checked_forest(
+            tree, spec, parent_c, slot_c, problems
+        )
         n = len(tree)
         if spec.within_sponsor and complete:  # members reported above are roots here and are not checked again
-            _, end_c, _ = tree_arrays(order_c, position_c, parent_c)
-            _report_outside_sponsor(tree, position_c, end_c, parent_c >= 0, problems)
+            _report_outside_sponsor(tree, position_c, end_p, forest >= 0, problems)
         problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
-        parent_p, end_p, depth_p = tree_arrays(order_c, position_c, parent_c)
         order = tree.position[order_c]  # sponsor-tree position at each placement position
         position = np.empty(n, dtype=np.int64)
         position[order] = np.arange(n, dtype=np.int64)
@@ -87,22 +86,22 @@ class Placement:
 
 def _checked_forest(
     tree: Genealogy, spec: PlacementTree, parent: Int64Array, slot: Int64Array, problems: ProblemCollector
-) -> tuple[Int64Array, Int64Array, Int64Array, bool]:
+) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array, Int64Array, bool]:
     """Relabel the placement forest (unplaced members as roots), reporting taken slots and cycles.
 
-    Returns ``order``, ``position`` (canonical rows), the parents used, and whether every member was reached
-    (no cycle); a member in a taken slot is reported and then treated as a root, so a cycle elsewhere is still
-    found and named.
+    Returns ``order``, ``position`` (canonical rows), ``parent_pos``, ``end``, ``depth`` (placement positions),
+    the parents used (canonical), and whether every member was reached (no cycle). A member in a taken slot is
+    reported and then treated as a root, so a cycle elsewhere is still found and named.
     """
     forest = np.where(parent >= 0, parent, -1)
-    order, position, visited, taken = kp.slot_preorder(forest, slot, spec.slots)
+    order, position, parent_pos, end, depth, visited, taken = kp.slot_relabel(forest, slot)
     if taken.any():
         _report_taken(tree, spec, parent, slot, np.nonzero(taken)[0], problems)
         forest = np.where(taken, -1, forest)
-        order, position, visited, _ = kp.slot_preorder(forest, slot, spec.slots)
+        order, position, parent_pos, end, depth, visited, _ = kp.slot_relabel(forest, slot)
     if visited < len(forest):
         _report_cycles(forest, position, tree.ids, tree.input_row, tree.members, problems, "placement")
-    return order, position, forest, visited == len(forest)
+    return order, position, parent_pos, end, depth, forest, visited == len(forest)
 
 
 def _report_outside_sponsor(
@@ -272,9 +271,8 @@ def place(plan: Plan, members: Members) -> Members:
     wanted = np.where(parent == -2, wanted, -1)
     slot = np.where(parent == -2, -1, slot)
     sponsor = np.where(tree.parent[tree.position] >= 0, tree.order[np.maximum(tree.parent[tree.position], 0)], -1)
-    order, position, forest, _ = _checked_forest(tree, spec, parent, slot, problems)  # unplaced: roots for now
+    order, _, _, end, _, _, _ = _checked_forest(tree, spec, parent, slot, problems)  # unplaced members: roots
     problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
-    _, end, _ = tree_arrays(order, position, forest)
     size = np.empty(n, dtype=np.int64)
     size[order] = end - np.arange(n)  # placement-subtree sizes of the existing forest
     child = np.full((n, spec.slots), -1, dtype=np.int32)
@@ -287,8 +285,7 @@ def place(plan: Plan, members: Members) -> Members:
     if len(todo):
         parent, slot = kp.auto_place(sponsor, todo, parent, slot, child, size, wanted, method[spec.method])
     if spec.within_sponsor:  # the placements given must sit below their sponsors too (new ones always do)
-        order, position, _, _ = kp.slot_preorder(parent, slot, spec.slots)
-        _, end, _ = tree_arrays(order, position, parent)
+        _, position, _, end, _, _, _ = kp.slot_relabel(parent, slot)
         _report_outside_sponsor(tree, position, end, parent >= 0, problems)
         problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
     return _placed_members(tree, parent, slot, spec)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from compplan.kernels._jit import jit
+from compplan.kernels.tree import walk
 
 LEFT = 0
 RIGHT = 1
@@ -13,26 +14,37 @@ BREADTH_FIRST = 3
 
 
 @jit
-def slot_preorder(parent, slot, slots):  # type: ignore[no-untyped-def]
+def slot_relabel(parent, slot):  # type: ignore[no-untyped-def]
     """Relabel a placement forest into depth-first preorder, children by slot, roots in index order.
 
-    ``parent`` (-1 for a root) and 0-based ``slot`` are by canonical row, so the passes stream over the
-    arrays in that order. Each member has at most ``slots <= 64`` children, one per slot; a child in a slot that
-    is already taken (by a lower row) is marked in ``taken`` and left out.
+    ``parent`` (-1 for a root) and 0-based ``slot`` (``< 64``) are by canonical row. A child in a slot that is
+    already taken (by a lower row) is marked in ``taken`` and left out, with its subtree.
 
     Returns
     -------
-    order, position : int64[n]
-        As :func:`compplan.kernels.tree.preorder` (``position`` is -1 for rows not reached).
+    order, position, parent_pos, end, depth : int64[n]
+        As :func:`compplan.kernels.tree.walk` returns them.
     visited : int
         Rows reached from a root; fewer than ``n`` without taken slots means a cycle.
     taken : bool[n]
         Rows whose slot was already taken.
     """
+    first, kids, taken = _slot_lists(parent, slot)
+    order, position, parent_pos, end, depth, visited = walk(parent, first, kids)
+    return order, position, parent_pos, end, depth, visited, taken
+
+
+@jit
+def _slot_lists(parent, slot):  # type: ignore[no-untyped-def]
+    """:func:`compplan.kernels.tree.children_lists` with each member's children in slot order.
+
+    One pass marks each parent's taken slots in a 64-bit mask (a second child in a slot is ``taken``); a child's
+    place in its parent's list is then the number of lower slots taken, so no sort is needed.
+    """
     n = parent.shape[0]
     mask = np.zeros(n, dtype=np.uint64)
     taken = np.zeros(n, dtype=np.bool_)
-    count = np.zeros(n + 1, dtype=np.int64)
+    first = np.zeros(n + 1, dtype=np.int64)
     one = np.uint64(1)
     for v in range(n):
         p = parent[v]
@@ -42,10 +54,10 @@ def slot_preorder(parent, slot, slots):  # type: ignore[no-untyped-def]
                 taken[v] = True
             else:
                 mask[p] |= bit
-                count[p + 1] += 1
+                first[p + 1] += 1
     for v in range(n):
-        count[v + 1] += count[v]
-    children = np.empty(max(count[n], 1), dtype=np.int64)
+        first[v + 1] += first[v]
+    kids = np.empty(max(3 * first[n], 1), dtype=np.int32)
     for v in range(n):
         p = parent[v]
         if p >= 0 and not taken[v]:
@@ -54,67 +66,11 @@ def slot_preorder(parent, slot, slots):  # type: ignore[no-untyped-def]
             while below:
                 below &= below - one
                 rank += 1
-            children[count[p] + rank] = v
-    order = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
-    topological = True  # every parent before its children in row order (ids given in enrolment order)
-    for v in range(n):
-        if parent[v] >= v:
-            topological = False
-            break
-    if topological:
-        _preorder_streaming(parent, taken, count, children, order, position)
-        return order, position, n, taken
-    stack = np.empty(n, dtype=np.int64)
-    visited = 0
-    for root in range(n):
-        if parent[root] >= 0:
-            continue
-        stack[0] = root
-        top = 1
-        while top > 0:
-            top -= 1
-            v = stack[top]
-            order[visited] = v
-            position[v] = visited
-            visited += 1
-            for k in range(count[v + 1] - 1, count[v] - 1, -1):  # reversed, so the lowest slot pops first
-                stack[top] = children[k]
-                top += 1
-    return order, position, visited, taken
-
-
-@jit
-def _preorder_streaming(parent, taken, count, children, order, position):  # type: ignore[no-untyped-def]
-    """Preorder positions without a depth-first walk, when every parent comes before its children.
-
-    Subtree sizes in one backward pass, then positions in one forward pass (a member's children follow it in
-    slot order, each after the subtrees of the ones before): both passes stream over the rows instead of
-    chasing a stack through the tree, which is what makes a deep, scattered placement tree slow to walk.
-    Members in a taken slot are left out (``position`` -1), as in the walk.
-    """
-    n = parent.shape[0]
-    size = np.ones(n, dtype=np.int64)
-    for v in range(n - 1, -1, -1):
-        p = parent[v]
-        if p >= 0 and not taken[v]:
-            size[p] += size[v]
-    base = 0
-    for v in range(n):
-        p = parent[v]
-        if p < 0:
-            position[v] = base
-            base += size[v]
-        elif taken[v]:
-            continue
-        at = position[v] + 1
-        for k in range(count[v], count[v + 1]):
-            c = children[k]
-            position[c] = at
-            at += size[c]
-    for v in range(n):
-        if position[v] >= 0:
-            order[position[v]] = v
+            k = 3 * (first[p] + rank)
+            kids[k] = v
+            kids[k + 1] = first[v]
+            kids[k + 2] = first[v + 1]
+    return first, kids, taken
 
 
 @jit

@@ -130,14 +130,22 @@ def relabel(parent, enrolled):  # type: ignore[no-untyped-def]
         As :func:`preorder` and :func:`tree_arrays` return them; ``enrolled_pos[pos] = enrolled[order[pos]]``.
     visited : int
         Number of reachable nodes; ``< n`` means there is a cycle (the other arrays are then incomplete).
+    """
+    first, kids = children_lists(parent)
+    order, position, parent_pos, end, depth, visited = walk(parent, first, kids)
+    n = parent.shape[0]
+    enrolled_pos = np.empty(n, dtype=np.int64)
+    for pos in range(visited):
+        enrolled_pos[pos] = enrolled[order[pos]]
+    return order, position, parent_pos, end, depth, enrolled_pos, visited
 
-    Notes
-    -----
-    The walk is a chain of dependent memory accesses (the next node comes out of the current node's children
-    list), so it is kept short: each entry of the children lists (one counting sort) carries the child's own
-    list bounds, written in the same pass, so a leaf costs the walk no memory access at all, and an inner node
-    one (its list). The parent position and depth come from the walk (``path`` holds the positions of the
-    current node's ancestors by depth) and a subtree's end is set when the walk leaves it.
+
+@jit
+def children_lists(parent):  # type: ignore[no-untyped-def]
+    """Children lists for :func:`walk`, children in increasing index (one counting sort).
+
+    Returns ``first`` (the list of ``v`` is entries ``first[v]..first[v + 1]``) and ``kids``: three int32 per
+    entry, the child and the bounds of the child's own list (int32 halves the temporaries: n < 2**31).
     """
     n = parent.shape[0]
     first = np.zeros(n + 1, dtype=np.int64)
@@ -148,7 +156,6 @@ def relabel(parent, enrolled):  # type: ignore[no-untyped-def]
     for v in range(n):
         first[v + 1] += first[v]
     fill = first[:n].copy()
-    # per entry: child, start and end of its own list (int32 halves the temporaries: n < 2**31)
     kids = np.empty(max(3 * first[n], 1), dtype=np.int32)
     for v in range(n):
         p = parent[v]
@@ -158,6 +165,21 @@ def relabel(parent, enrolled):  # type: ignore[no-untyped-def]
             kids[k] = v
             kids[k + 1] = first[v]
             kids[k + 2] = first[v + 1]
+    return first, kids
+
+
+@jit
+def walk(parent, first, kids):  # type: ignore[no-untyped-def]
+    """Depth-first preorder from every root (``parent < 0``, in index order) over :func:`children_lists`.
+
+    Returns ``order, position, parent_pos, end, depth`` (as :func:`preorder` and :func:`tree_arrays`) and the
+    number of nodes reached. The walk is a chain of dependent memory accesses (the next node comes out of the
+    current node's children list), so it is kept short: each list entry carries the child's own list bounds, so
+    a leaf costs the walk no memory access at all, and an inner node one (its list). The parent position and
+    depth come from the walk (``path`` holds the positions of the current node's ancestors by depth) and a
+    subtree's end is set when the walk leaves it.
+    """
+    n = parent.shape[0]
     order = np.empty(n, dtype=np.int64)
     position = np.full(n, -1, dtype=np.int64)
     parent_pos = np.empty(n, dtype=np.int64)
@@ -200,10 +222,7 @@ def relabel(parent, enrolled):  # type: ignore[no-untyped-def]
     while length > 0:
         length -= 1
         end[path[length]] = visited
-    enrolled_pos = np.empty(n, dtype=np.int64)
-    for pos in range(visited):
-        enrolled_pos[pos] = enrolled[order[pos]]
-    return order, position, parent_pos, end, depth, enrolled_pos, visited
+    return order, position, parent_pos, end, depth, visited
 
 
 @jit
