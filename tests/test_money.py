@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from compplan.io.csvio import Column, write_csv
+from compplan.io.csvio import Column, decimal_texts, write_csv
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams, apply_rate
 from compplan.money import format_units, parse_units
 
@@ -48,3 +48,12 @@ def test_format_and_parse_round_trip(units: list[int], decimals: int, tmp_path_f
 def test_parse_units_rejects_excess_precision() -> None:
     with pytest.raises(ValueError, match="more than 2 decimal places"):
         parse_units("1.005", 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-(10**17), 10**17), st.integers(0, 6)), max_size=40))
+def test_decimal_texts_match_format_units(values: list[tuple[int, int]]) -> None:
+    """The vectorised formatter (statements) prints exactly what format_units prints."""
+    units = np.array([v for v, _ in values], dtype=np.int64)
+    places = np.array([p for _, p in values], dtype=np.int64)
+    assert decimal_texts(units, places) == [format_units(v, p) for v, p in values]

@@ -16,7 +16,7 @@ import numpy as np
 from compplan.engine import LINE_KINDS, CloseResult
 from compplan.errors import EngineError, InputError
 from compplan.inputs import Events, Members, Orders, Period, State
-from compplan.io.csvio import Column
+from compplan.io.csvio import Column, decimal_texts
 from compplan.money import format_rate, format_units
 from compplan.next_rank import NEXT_RANK_TOTAL
 from compplan.placement import needs_placement, place, unplaced_columns
@@ -126,6 +126,18 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
         column = int(result.values[bonus_id][result.position[row]])
         if int(led.amount[lines].sum()) != column:
             raise EngineError(f"statement of {member}: {bonus_id} lines do not sum to the column")
+        money_basis = (led.kind_index[lines] != 0) | (plan.bonuses[b].type == "matching")
+        places = np.where(money_basis, mdec, vdec)
+        rates = {int(r): format_rate(int(r)) for r in np.unique(led.rate[lines])}
+        columns = zip(
+            led.ids[led.source_row[lines]].tolist(),
+            led.kind_index[lines].tolist(),
+            led.level[lines].tolist(),
+            decimal_texts(led.basis[lines], places),
+            led.rate[lines].tolist(),
+            decimal_texts(led.amount[lines], np.full(len(lines), mdec)),
+            strict=True,
+        )
         bonuses.append(
             {
                 "bonus": bonus_id,
@@ -133,14 +145,14 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
                 "total": format_units(column, mdec),
                 "lines": [
                     {
-                        "source": _plain(led.ids[led.source_row[i]]),
-                        "kind": LINE_KINDS[int(led.kind_index[i])],
-                        "level": int(led.level[i]),
-                        "basis": format_units(int(led.basis[i]), vdec if _volume_basis(plan, b, led, i) else mdec),
-                        "rate": format_rate(int(led.rate[i])),
-                        "amount": format_units(int(led.amount[i]), mdec),
+                        "source": source,
+                        "kind": LINE_KINDS[kind],
+                        "level": level,
+                        "basis": basis,
+                        "rate": rates[rate],
+                        "amount": amount,
                     }
-                    for i in lines
+                    for source, kind, level, basis, rate, amount in columns
                 ],
             }
         )
@@ -219,11 +231,6 @@ def _append(ids: np.ndarray, more: list[Any]) -> np.ndarray:
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _volume_basis(plan: Any, b: int, led: Any, i: int) -> bool:
-    """Whether line ``i``'s basis is volume (most bonuses) or money (matching, cap adjustments)."""
-    return plan.bonuses[b].type != "matching" and int(led.kind_index[i]) == 0
 
 
 def format_statement(s: dict[str, Any]) -> str:

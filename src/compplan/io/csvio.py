@@ -639,6 +639,24 @@ class Column(NamedTuple):
         return cls.label(np.where(index < 0, len(ids), index), [*(str(t) for t in ids), ""])
 
 
+def decimal_texts(units: np.ndarray, places: np.ndarray) -> list[str]:
+    """Exact decimal text of each integer in ``units`` with ``places[i]`` decimals.
+
+    The writer's kernel formats them all at once (no per-value Python arithmetic):
+    ``decimal_texts([-5, 1200], [2, 0]) == ['-0.05', '1200']``.
+    """
+    n = len(units)
+    if not n:
+        return []
+    values = np.ascontiguousarray(np.asarray(units, dtype=np.int64).reshape(1, n))
+    kinds = np.array([cw.COL_DECIMAL], dtype=np.int64)
+    row_places = np.ascontiguousarray(np.asarray(places, dtype=np.int64))
+    buffer = np.empty(n * 24, dtype=np.uint8)
+    used = cw.format_rows(values, kinds, np.array([-1], dtype=np.int64), row_places, np.zeros(1, np.uint8),
+                          np.zeros(1, np.int64), 0, n, buffer)  # fmt: skip
+    return buffer[: used - 1].tobytes().decode("ascii").split("\n")
+
+
 def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], preamble: str = "") -> None:
     """Write ``columns`` as CSV rows under ``header``, formatting in blocks with a numba kernel.
 
