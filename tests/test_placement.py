@@ -11,6 +11,7 @@ import pytest
 
 from compplan import InputError, Members, Orders, PlanError, State, close, parse_plan
 from compplan.cli import main
+from compplan.inputs import NO_POSITION
 from compplan.io.csvio import read_members, read_state
 from compplan.placement import place
 
@@ -387,7 +388,7 @@ def test_binary_and_matrix_need_their_tree() -> None:
 
 def test_state_carry_must_be_in_range() -> None:
     state = State.from_mapping({2: "member"}, carry_left={2: -5})
-    with pytest.raises(InputError, match=re.escape("member 2: carry_left -5 is not in 0..")):
+    with pytest.raises(InputError, match=re.escape("member 2: carry_left -0.05 is not in 0..10000000000000.00")):
         close(binary_plan(), members(TREE), None, "2026-10", state=state)
 
 
@@ -554,4 +555,5 @@ def test_placement_columns_from_frames_and_parquet(tmp_path: Path) -> None:
     assert totals == {"109.50"}
     matrix = pd.read_csv(EX / "forced_matrix" / "expected_placed.csv")  # positions become floats with gaps
     m = Members.from_frame(matrix)
-    assert m.placement_positions is not None and m.placement_positions.tolist() == [0, 1, 2, 3, 1, 2, 3, 1]
+    assert m.placement_positions is not None and m.placement_positions.tolist()[1:] == [1, 2, 3, 1, 2, 3, 1]
+    assert m.placement_positions[0] == NO_POSITION  # the root's empty cell

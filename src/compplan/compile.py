@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from compplan.errors import EngineError, InputError, PlanError, Problem
+from compplan.errors import EngineError, InputError, PlanError, Problem, ProblemCollector
+from compplan.inputs import MAX_TOTAL_UNITS, exact_sum, format_id
 from compplan.kernels import binary as kbin
 from compplan.kernels import bonuses as kb
 from compplan.kernels import hypothetical as kh
@@ -801,9 +802,11 @@ class BinaryStep(BonusStep):
         active = v["active"]
         idle = np.where(active, 0, v["prior_idle"] + 1).astype(np.int64)
         qualified = self._qualified_b(ctx, self.qualified(ctx))
-        if self.pair_volume and n:
-            most = int(np.minimum(left, right).max()) // self.pair_volume
-            if self.pair_cash and most > (2**62) // self.pair_cash:
+        if self.pair_volume and self.pair_cash and qualified.any():
+            most = int(np.minimum(left, right)[qualified].max()) // self.pair_volume
+            if self.max_pairs:
+                most = min(most, self.max_pairs)
+            if most > (2**62) // self.pair_cash:
                 raise InputError(
                     f"bonus {self.name!r}: {most} pairs x pair_cash is beyond the int64 range; set max_pairs"
                 )
@@ -821,7 +824,29 @@ class BinaryStep(BonusStep):
         if self.max_carry >= 0:
             np.minimum(carry_left, self.max_carry, out=carry_left)
             np.minimum(carry_right, self.max_carry, out=carry_right)
+        self._check_carry(ctx, carry_left, carry_right)
         v["carry_left"], v["carry_right"], v["idle"] = carry_left, carry_right, idle
+
+    def _check_carry(self, ctx: Context, *carries: np.ndarray) -> None:
+        """A carry out must fit the bound the next close reads it with (docs/semantics.md 1): stop, naming who."""
+        problems = ProblemCollector()
+        for side, carry in zip(("carry_left", "carry_right"), carries, strict=True):
+            over = np.nonzero(carry > MAX_TOTAL_UNITS)[0]
+            for pos in over[:20]:
+                c = int(ctx.tree.order[pos])
+                problems.add(
+                    "out_of_range",
+                    f"member {format_id(ctx.tree.ids[c])}: {side} would be {int(carry[pos])} volume units, beyond "
+                    f"the bound of {MAX_TOTAL_UNITS}; set the binary bonus's max_carry",
+                    ctx.tree.where(c),
+                )
+            if exact_sum(carry) > MAX_TOTAL_UNITS:
+                problems.add(
+                    "out_of_range",
+                    f"the sum of {side} over all members would be beyond the bound of {MAX_TOTAL_UNITS} volume "
+                    "units; set the binary bonus's max_carry",
+                )
+        problems.raise_if_any(InputError, title=f"bonus {self.name!r}: carry out of range")
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
         # the pay depends on the member's own legs and qualification only: one pass with everyone's alternative

@@ -28,6 +28,7 @@ from compplan.inputs import (
     Orders,
     Period,
     State,
+    exact_sum,
     format_id,
 )
 from compplan.kernels.bonuses import LedgerBuffer
@@ -592,16 +593,26 @@ def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Perio
         state.where,
     )
     carry = {"carry_left": state.carry_left, "carry_right": state.carry_right, "idle": state.idle}
+    vdec = plan.plan.volume_decimals
     for name, column in carry.items():
         if column is None:
             continue
         limit = MAX_TOTAL_UNITS if name != "idle" else 2**31
+        if name != "idle" and not (column < 0).any() and exact_sum(column) > MAX_TOTAL_UNITS:
+            problems.add(
+                "out_of_range",
+                f"the sum of {name} over the state is beyond the bound of {MAX_TOTAL_UNITS} volume units",
+                state.source,
+            )
         add_rows(
             problems,
             f"bad_{name}",
             np.nonzero((column < 0) | (column > limit))[0],
             lambda r, c=column, nm=name, hi=limit: (
                 f"member {format_id(state.ids[r])}: {nm} {int(c[r])} is not in 0..{hi}"
+                if nm == "idle"
+                else f"member {format_id(state.ids[r])}: {nm} {format_units(int(c[r]), vdec)} is not in "
+                f"0..{format_units(hi, vdec)}"
             ),
             state.where,
         )

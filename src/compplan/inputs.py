@@ -32,6 +32,10 @@ MAX_LINE_UNITS = 10**12
 MAX_TOTAL_UNITS = 10**15
 MAX_MEMBERS = 2**31 - 1
 
+#: ``placement_positions`` value of an empty field (any other value was given, and is checked against 1..W).
+NO_POSITION = -(2**63)
+#: Text a placement position may be written as (checked against the matrix width later).
+POSITION_TEXT = re.compile(r"^[+-]?[0-9]{1,9}$")
 _CANONICAL_INT = re.compile(r"^(0|-?[1-9][0-9]{0,18})$")
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -70,6 +74,13 @@ def ids_like(values: Iterable[Any], like: IdArray) -> tuple[IdArray, BoolArray]:
         return np.array([i if i is not None else 0 for i in ints], dtype=np.int64), ok
     texts = values.astype(str) if isinstance(values, np.ndarray) else np.array([str(v) for v in values], dtype=np.str_)
     return texts, np.ones(len(texts), dtype=bool)
+
+
+def exact_sum(values: Int64Array) -> int:
+    """The sum of non-negative int64 ``values`` as a Python int (numpy's own sum when it cannot overflow)."""
+    if not len(values) or int(values.max()) * len(values) < 2**62:
+        return int(values.sum())
+    return sum(values.tolist())
 
 
 def format_id(value: Any) -> str:
@@ -137,7 +148,7 @@ class Members(_Located):
     placement_sides : ndarray of str, optional
         ``"L"``, ``"R"`` or ``""`` per member (binary plans).
     placement_positions : ndarray of int64, optional
-        ``1..W`` per member, ``0`` when empty (matrix plans).
+        ``1..W`` per member, :data:`NO_POSITION` when empty (matrix plans).
     """
 
     ids: IdArray
@@ -238,21 +249,17 @@ def _placement_columns(
     pos_arr = None
     if positions is not None:
         values = list(positions)
-        pos_arr = np.zeros(len(values), dtype=np.int64)
+        pos_arr = np.full(len(values), NO_POSITION, dtype=np.int64)
         for i, x in enumerate(values):
             if x is None or x == "":
                 continue
-            if isinstance(x, bool) or not isinstance(x, (int, np.integer, str)):
+            text = str(x).strip() if isinstance(x, (int, np.integer, str)) and not isinstance(x, bool) else None
+            if text is None or not POSITION_TEXT.match(text):
                 problems.add(
                     "bad_placement_position", f"placement_position {x!r} is not an integer", f"{source} row {i + 1}"
                 )
-                continue
-            try:
-                pos_arr[i] = int(x)
-            except ValueError:
-                problems.add(
-                    "bad_placement_position", f"placement_position {x!r} is not an integer", f"{source} row {i + 1}"
-                )
+            else:
+                pos_arr[i] = int(text)
     lengths = (
         {len(raw)}
         | ({len(side_arr)} if side_arr is not None else set())

@@ -15,7 +15,7 @@ import numpy as np
 
 from compplan.errors import InputError, ProblemCollector
 from compplan.genealogy import Genealogy, _report_cycles, add_rows
-from compplan.inputs import BoolArray, Int64Array, Members, format_id
+from compplan.inputs import NO_POSITION, BoolArray, Int64Array, Members, format_id
 from compplan.kernels import placement as kp
 from compplan.spec.models import Binary, MatrixBonus, PlacementTree, Plan
 
@@ -158,7 +158,7 @@ def _canonical_links(
         )
     elif not binary and members.placement_positions is not None:
         raw = members.placement_positions[rows]
-        given = raw != 0
+        given = raw != NO_POSITION
         ok = (raw >= 1) & (raw <= spec.slots)
         slot = np.where(ok, raw - 1, -1).astype(np.int64)
         add_rows(
@@ -305,7 +305,9 @@ def unplaced_columns(members: Members, n: int) -> dict[str, Any]:
         "placement_ids": np.concatenate([parents, filler]),
         "placed": np.concatenate([members.placed, np.zeros(n, dtype=bool)]),
         "placement_sides": None if sides is None else np.concatenate([sides, np.full(n, "", dtype=sides.dtype)]),
-        "placement_positions": None if positions is None else np.concatenate([positions, np.zeros(n, np.int64)]),
+        "placement_positions": None
+        if positions is None
+        else np.concatenate([positions, np.full(n, NO_POSITION, dtype=np.int64)]),
     }
 
 
@@ -319,7 +321,7 @@ def _placed_members(tree: Genealogy, parent: Int64Array, slot: Int64Array, spec:
     if spec.tree == "binary":
         sides = np.where(placed, np.array(SIDES, dtype=np.str_)[np.maximum(slot, 0)], "")
     else:
-        positions = np.where(placed, slot + 1, 0).astype(np.int64)
+        positions = np.where(placed, slot + 1, NO_POSITION).astype(np.int64)
     return replace(
         members,
         ids=ids,

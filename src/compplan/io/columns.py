@@ -20,7 +20,17 @@ from typing import Any
 import numpy as np
 
 from compplan.errors import InputError, ProblemCollector
-from compplan.inputs import BoolArray, IdArray, Int64Array, Members, Orders, canonical_int, id_array
+from compplan.inputs import (
+    NO_POSITION,
+    POSITION_TEXT,
+    BoolArray,
+    IdArray,
+    Int64Array,
+    Members,
+    Orders,
+    canonical_int,
+    id_array,
+)
 from compplan.kernels import csvscan as cs
 
 #: Bad values of one column listed before the rest are counted.
@@ -206,6 +216,8 @@ def ids_column(
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64), np.zeros(len(arr), dtype=bool)
     texts, missing = _texts(arr)
+    missing |= np.array([not t.strip() for t in texts], dtype=bool)  # a blank cell is an empty field, as in CSV
+    texts = [t.strip() for t in texts]
     if arr.dtype.kind == "f":  # pandas turns an integer column with gaps into floats
         whole = np.array([m or float(t).is_integer() for t, m in zip(texts, missing, strict=True)], dtype=bool)
         _report(problems, np.nonzero(~whole)[0], lambda r: f"{name} {texts[r]} is not an id", where)
@@ -319,11 +331,11 @@ def members_from_frame(frame: Any, source: str = "members") -> Members:
     dates = dates_column(cols["enrolled_on"], "enrolled_on", problems, where)
     placement = _placement_columns(frame, problems, where)
     problems.raise_if_any(InputError, title=f"{source}: invalid members")
-    parents = placement.get("placement_ids")
-    if ids.dtype.kind != sponsors.dtype.kind or (parents is not None and parents.dtype.kind != ids.dtype.kind):
+    if ids.dtype.kind != sponsors.dtype.kind:
         ids, sponsors = ids.astype(np.str_), np.where(is_root, "", sponsors.astype(np.str_))
-        if parents is not None:
-            placement["placement_ids"] = np.where(placement["placed"], parents.astype(np.str_), "")
+    parents = placement.get("placement_ids")
+    if parents is not None and parents.dtype.kind != ids.dtype.kind:  # the parents follow the ids' kind, never
+        placement["placement_ids"] = np.where(placement["placed"], parents.astype(np.str_), "")  # the reverse
     return Members(ids, sponsors, is_root, dates, source, **placement)
 
 
@@ -346,14 +358,14 @@ def _placement_columns(frame: Any, problems: ProblemCollector, where: Callable[[
         out["placement_sides"] = np.array([t.strip() for t in texts], dtype=np.str_)
     if _has_column(frame, "placement_position"):
         texts, _ = _texts(to_numpy(frame["placement_position"]))
-        positions = np.zeros(len(texts), dtype=np.int64)
+        positions = np.full(len(texts), NO_POSITION, dtype=np.int64)
         for r, t in enumerate(texts):
             t = t.strip()
             if t.endswith(".0"):  # pandas turns an integer column with gaps into floats
                 t = t[:-2]
             if not t:
                 continue
-            if not t.lstrip("-").isdigit():
+            if not POSITION_TEXT.match(t):
                 problems.add("bad_placement_position", f"placement_position {t!r} is not an integer", where(r))
             else:
                 positions[r] = int(t)

@@ -22,7 +22,7 @@ from typing import IO, NamedTuple
 import numpy as np
 
 from compplan.errors import InputError, Problem, ProblemCollector
-from compplan.inputs import BoolArray, Events, IdArray, Int64Array, Members, Orders, State, canonical_int
+from compplan.inputs import NO_POSITION, BoolArray, Events, IdArray, Int64Array, Members, Orders, State, canonical_int
 from compplan.kernels import csvscan as cs
 from compplan.kernels import csvwrite as cw
 from compplan.money import to_units
@@ -510,15 +510,17 @@ def read_members(path: str | Path) -> Members:
     t = _Reader(Path(path), MEMBER_COLUMNS, optional=PLACEMENT_COLUMNS).read()
     c = t.columns
     ids, sponsors = c["id"], c["sponsor_id"]
-    parents = c.get("placement_id")
-    kinds = {ids.dtype.kind, sponsors.dtype.kind} | ({parents.dtype.kind} if parents is not None else set())
-    if len(kinds) > 1:  # text ids with integer-looking sponsors, or the reverse
+    if ids.dtype.kind != sponsors.dtype.kind:  # text ids with integer-looking sponsors, or the reverse
         ids, sponsors = ids.astype(np.str_), sponsors.astype(np.str_)
-        parents = parents.astype(np.str_) if parents is not None else None
+    parents, positions = c.get("placement_id"), c.get("placement_position")
     placed = None
-    if parents is not None or "placement_side" in c or "placement_position" in c:
+    if parents is not None or "placement_side" in c or positions is not None:
         placed = ~t.empty["placement_id"] if parents is not None else np.zeros(len(ids), dtype=bool)
         parents = parents if parents is not None else ids
+        if parents.dtype.kind != ids.dtype.kind:  # the parents follow the ids' kind, never the reverse
+            parents = parents.astype(np.str_)
+    if positions is not None:
+        positions = np.where(t.empty["placement_position"], NO_POSITION, positions)
     return Members(
         ids,
         sponsors,
@@ -529,7 +531,7 @@ def read_members(path: str | Path) -> Members:
         placement_ids=parents,
         placed=placed,
         placement_sides=c.get("placement_side"),
-        placement_positions=c.get("placement_position"),
+        placement_positions=positions,
     )
 
 
@@ -628,6 +630,11 @@ class Column(NamedTuple):
         """ISO dates from day numbers (days since 1970-01-01), through a table of the distinct days."""
         distinct, index = np.unique(np.asarray(days, dtype=np.int64), return_inverse=True)
         return cls.label(index, [str(np.datetime64(int(d), "D")) for d in distinct])
+
+    @classmethod
+    def optional_integer(cls, values: np.ndarray) -> Column:
+        """Integers, an empty field for :data:`compplan.inputs.NO_POSITION` (the writer's EMPTY)."""
+        return cls(np.asarray(values, dtype=np.int64), cw.COL_INT_OR_EMPTY)
 
     @classmethod
     def optional_ids(cls, ids: np.ndarray, index: np.ndarray) -> Column:

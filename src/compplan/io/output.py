@@ -212,10 +212,7 @@ def write_members(members: Members, path: str | Path, *, overwrite: bool = False
             columns.append(Column.label(np.where(sides == "L", 0, np.where(sides == "R", 1, 2)), ("L", "R", "")))
         if members.placement_positions is not None:
             header.append("placement_position")
-            positions = members.placement_positions
-            columns.append(
-                Column.label(positions, ["", *(str(k) for k in range(1, int(positions.max(initial=0)) + 1))])
-            )
+            columns.append(Column.optional_integer(members.placement_positions))
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         write_csv(tmp, header, columns)

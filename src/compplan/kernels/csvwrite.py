@@ -12,7 +12,7 @@ COL_INT = 0
 COL_DECIMAL = 1
 COL_LABEL = 2
 COL_INT_OR_EMPTY = 3  # an integer, or an empty field for EMPTY
-EMPTY = -(2**63)
+EMPTY = -(2**63)  # == compplan.inputs.NO_POSITION
 
 
 @jit
