@@ -21,7 +21,7 @@ from compplan.kernels import bonuses as kb
 from compplan.kernels import hypothetical as kh
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity, paid_as_ranks
-from compplan.kernels.tree import scatter_add, subtree_sum
+from compplan.kernels.tree import scatter_add, scatter_add_window, subtree_sum
 from compplan.money import RATE_SCALE, format_units
 from compplan.spec.models import (
     Action,
@@ -257,10 +257,8 @@ class FastStartStep(BonusStep):
 
     def _basis(self, ctx: Context) -> np.ndarray:
         o, tree = ctx.orders, ctx.tree
-        age = o.day - tree.enrolled[o.position]
-        window = (age >= 0) & (age < self.days)
         volume = o.cv if self.basis == "cv" else o.pv
-        basis: np.ndarray = scatter_add(o.position[window], volume[window], len(tree))
+        basis: np.ndarray = scatter_add_window(o.position, o.day, tree.enrolled, self.days, volume, len(tree))
         return basis
 
     def run(self, ctx: Context) -> None:  # noqa: D102

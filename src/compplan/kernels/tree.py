@@ -371,3 +371,15 @@ def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line,
             total_pv = 0  # counted once per max_total; no overflow
             total_cv = 0
     return position, problems
+
+
+@jit
+def scatter_add_window(index, day, start, days, values, n):  # type: ignore[no-untyped-def]
+    """``out[index[i]] += values[i]`` for the lines with ``0 <= day[i] - start[index[i]] < days`` (fast start)."""
+    out = np.zeros(n, dtype=np.int64)
+    for i in range(index.shape[0]):
+        j = index[i]
+        age = day[i] - start[j]
+        if age >= 0 and age < days:
+            out[j] += values[i]
+    return out
