@@ -119,7 +119,9 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
         raise EngineError("the statement needs close(..., ledger_for=member) or a full ledger")
     led = result.ledger
     mine = np.nonzero(led.payee_row == row)[0]
-    rank, highest = int(result.rank[row]), int(result.highest_rank[row])
+    at = int(result.position[row])  # one member: read its cells, never reorder whole columns
+    vals = result.values
+    rank, highest = int(vals["rank"][at]), int(vals["highest_rank"][at])
     bonuses = []
     for b, bonus_id in enumerate(plan.bonus_ids()):
         lines = mine[led.bonus_index[mine] == b]
@@ -176,11 +178,11 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
         "plan_version": plan.plan.version,
         "currency": plan.plan.currency,
         "volumes": {
-            "pv": format_units(int(result.pv[row]), vdec),
-            "cv": format_units(int(result.cv[row]), vdec),
-            "gv": format_units(int(result.gv[row]), vdec),
-            "qv": format_units(int(result.qv[row]), vdec),
-            "active": bool(result.active[row]),
+            "pv": format_units(int(vals["pv"][at]), vdec),
+            "cv": format_units(int(vals["cv"][at]), vdec),
+            "gv": format_units(int(vals["gv"][at]), vdec),
+            "qv": format_units(int(vals["qv"][at]), vdec),
+            "active": bool(vals["active"][at]),
         },
         "rank": {
             "paid_as": plan.ranks[rank].name,
@@ -189,10 +191,10 @@ def statement(result: CloseResult, member: Any) -> dict[str, Any]:
             "next": upcoming,
         },
         "bonuses": bonuses,
-        "total": format_units(int(result.total[row]), mdec),
-        "balance_in": format_units(int(result.balance_in[row]), mdec),
-        "paid": format_units(int(result.paid[row]), mdec),
-        "balance_out": format_units(int(result.balance_out[row]), mdec),
+        "total": format_units(int(vals["total"][at]), mdec),
+        "balance_in": format_units(int(vals["balance_in"][at]), mdec),
+        "paid": format_units(int(vals["paid"][at]), mdec),
+        "balance_out": format_units(int(vals["balance_out"][at]), mdec),
         "awards": [
             {"bonus": a[1], "rank": a[2], "award": a[3]} for a in result.awards if a[0] == _plain(result.ids[row])
         ],
