@@ -25,8 +25,9 @@ from test_explain_properties import SETTINGS, inputs
 FEW = {**SETTINGS, "max_examples": 25}
 
 
-def check(sc: Scenario) -> None:
-    data = inputs(sc)
+def check(sc: Scenario, data: dict[str, Any] | None = None) -> None:
+    """Engine == reference for every member; ``data`` (members, orders, state, events) defaults to ``inputs``."""
+    data = data if data is not None else inputs(sc)
     program = compile_plan(sc.plan)
 
     def run() -> Any:
