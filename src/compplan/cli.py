@@ -396,13 +396,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _synthetic(plan: Plan, n: int, period: str, seed: int) -> tuple[Members, Orders]:
     """A seeded synthetic network, placed by the plan's auto-placement when it pays over a placement tree."""
-    from compplan.placement import needs_placement, place
+    from compplan.placement import place_if_needed
     from compplan.synthetic import generate
 
     members, orders = generate(n, period=period, seed=seed)
-    if plan.placement is not None and needs_placement(plan):
-        members = place(plan, members)
-    return members, orders
+    return place_if_needed(plan, members), orders
 
 
 def _shipped_plan(name: str) -> Path:

@@ -504,8 +504,7 @@ def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) ->
             orders.where,
         )
         if not len(big) and len(col) and int(np.abs(col).max()) * len(col) > MAX_TOTAL_UNITS:
-            # |line| <= 10^12 each, so the exact sum needs Python integers only for > 9,000 huge lines
-            if sum(abs(int(x)) for x in col) > MAX_TOTAL_UNITS:
+            if exact_sum(np.abs(col)) > MAX_TOTAL_UNITS:  # |line| <= 10^12: a Python sum only when int64 could wrap
                 problems.add(
                     "out_of_range",
                     f"the sum of |{name}| over all order lines is beyond the bound of "

@@ -19,7 +19,7 @@ from compplan.inputs import Events, Members, Orders, Period, State
 from compplan.io.csvio import Column, decimal_texts
 from compplan.money import format_rate, format_units
 from compplan.next_rank import NEXT_RANK_TOTAL
-from compplan.placement import needs_placement, place, unplaced_columns
+from compplan.placement import place_if_needed, unplaced_columns
 
 
 @dataclass(frozen=True)
@@ -412,8 +412,7 @@ def what_if(
             members.source,
             **unplaced_columns(members, n),
         )
-        if plan.placement is not None and needs_placement(plan):
-            new_members = place(plan, new_members)  # the recruits go where the plan's auto-placement puts them
+        new_members = place_if_needed(plan, new_members)  # recruits go where the plan's auto-placement puts them
     minimum = to_units(max(plan.activity.min_pv, plan.activity.min_cv), orders.decimals, "min_pv")
     add_ids = ([target] if extra_pv else []) + new_ids
     add_pvs = ([extra_pv] if extra_pv else []) + [minimum] * len(new_ids)

@@ -27,6 +27,15 @@ def needs_placement(plan: Plan) -> bool:
     return any(isinstance(b, (Binary, MatrixBonus)) for b in plan.bonuses)
 
 
+def place_if_needed(plan: Plan, members: Members) -> Members:
+    """``members`` placed by the plan's auto-placement when the plan pays over a placement tree, else as given.
+
+    For members compplan made up itself (synthetic networks, what-if recruits); real inputs go through
+    ``compplan place`` so the placements are stored.
+    """
+    return place(plan, members) if needs_placement(plan) else members
+
+
 @dataclass(frozen=True, eq=False)
 class Placement:
     """A validated placement forest in its own preorder.
