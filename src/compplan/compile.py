@@ -198,23 +198,27 @@ class UnilevelStep(BonusStep):
         return (self.basis,)
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        qualified = self.qualified(ctx)
-        parent = ctx.tree.parent
-        step = kb.nearest_qualified_ancestor(parent, qualified) if self.dynamic else parent
+        qualified, depth, compress = self.qualified(ctx), ctx.tree.depth, self.dynamic
         basis, rank = ctx.values[self.basis], ctx.values["rank"]
         ctx.run_bonus(
-            self, lambda t, led, s, e: kb.unilevel(step, basis, qualified, rank, self.rates, ctx.money, t, led, s, e)
+            self,
+            lambda t, led, s, e: kb.unilevel(
+                depth, compress, basis, qualified, rank, self.rates, ctx.money, t, led, s, e
+            ),
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
         ok = self.qualified_at(alt_rank, alt_active)
         basis = ctx.values[self.basis]
-        parent = ctx.tree.parent
-        return _levels_at_rank(parent, self.dynamic, self.qualified(ctx), basis, self.rates, ctx.money, alt_rank, ok)
+        tree = ctx.tree
+        return _levels_at_rank(
+            tree.parent, tree.depth, self.dynamic, self.qualified(ctx), basis, self.rates, ctx.money, alt_rank, ok
+        )
 
 
 def _levels_at_rank(
     parent: np.ndarray,
+    depth: np.ndarray,
     dynamic: bool,
     qualified: np.ndarray,
     basis: np.ndarray,
@@ -227,7 +231,7 @@ def _levels_at_rank(
 
     Without compression a payee's levels do not depend on anyone else's qualification, so the real kernel run
     with every member's alternative at once gives each member its own answer. ``parent`` is the tree walked
-    (the sponsor tree, or the placement tree of a matrix), in preorder positions.
+    (the sponsor tree, or the placement tree of a matrix), in preorder positions, and ``depth`` its depths.
     """
     if dynamic:
         up = kb.nearest_qualified_ancestor(parent, qualified)
@@ -239,7 +243,8 @@ def _levels_at_rank(
             lambda marks: kh.level_marks(parent, qualified, up, basis, rates, money, marks),
         )
     return kh.totals_only(
-        len(parent), lambda t, led, s, e: kb.unilevel(parent, basis, alt_ok, alt_rank, rates, money, t, led, s, e)
+        len(parent),
+        lambda t, led, s, e: kb.unilevel(depth, False, basis, alt_ok, alt_rank, rates, money, t, led, s, e),
     )
 
 
@@ -262,15 +267,15 @@ class FastStartStep(BonusStep):
         return basis
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        parent, basis, qualified = ctx.tree.parent, self._basis(ctx), self.qualified(ctx)
+        depth, basis, qualified = ctx.tree.depth, self._basis(ctx), self.qualified(ctx)
         ctx.run_bonus(
-            self, lambda t, led, s, e: kb.fast_start(parent, basis, qualified, self.rates, ctx.money, t, led, s, e)
+            self, lambda t, led, s, e: kb.fast_start(depth, basis, qualified, self.rates, ctx.money, t, led, s, e)
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
-        parent, basis, ok = ctx.tree.parent, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
+        depth, basis, ok = ctx.tree.depth, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
         return kh.totals_only(
-            len(parent), lambda t, led, s, e: kb.fast_start(parent, basis, ok, self.rates, ctx.money, t, led, s, e)
+            len(depth), lambda t, led, s, e: kb.fast_start(depth, basis, ok, self.rates, ctx.money, t, led, s, e)
         )
 
 
@@ -391,12 +396,11 @@ class GenerationStep(BonusStep):
         v = ctx.values
         qualified = self.qualified(ctx)
         leader = self._leaders(ctx, qualified)
-        step = kb.nearest_qualified_ancestor(ctx.tree.parent, qualified | leader)
-        basis, rank = v[self.basis], v["rank"]
+        depth, basis, rank = ctx.tree.depth, v[self.basis], v["rank"]
         ctx.run_bonus(
             self,
             lambda t, led, s, e: kb.generation(
-                step, basis, qualified, leader, rank, self.rates, ctx.money, t, led, s, e
+                depth, basis, qualified, leader, rank, self.rates, ctx.money, t, led, s, e
             ),
         )
 
@@ -461,19 +465,19 @@ class MatchingStep(BonusStep):
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
         basis, money = self._basis(ctx)  # the sources' real columns (they are below the member; see 3.10)
         ok = self.qualified_at(alt_rank, alt_active)
+        tree = ctx.tree
         return _levels_at_rank(
-            ctx.tree.parent, self.dynamic, self.qualified(ctx), basis, self.rates, money, alt_rank, ok
+            tree.parent, tree.depth, self.dynamic, self.qualified(ctx), basis, self.rates, money, alt_rank, ok
         )
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
-        qualified = self.qualified(ctx)
-        parent = ctx.tree.parent
-        step = kb.nearest_qualified_ancestor(parent, qualified) if self.dynamic else parent
+        qualified, depth, compress = self.qualified(ctx), ctx.tree.depth, self.dynamic
         basis, money = self._basis(ctx)
         rank = v["rank"]
         ctx.run_bonus(
-            self, lambda t, led, s, e: kb.unilevel(step, basis, qualified, rank, self.rates, money, t, led, s, e)
+            self,
+            lambda t, led, s, e: kb.unilevel(depth, compress, basis, qualified, rank, self.rates, money, t, led, s, e),
         )
 
 
@@ -743,12 +747,13 @@ class MatrixStep(UnilevelStep):
     def run(self, ctx: Context) -> None:  # noqa: D102
         pl = ctx.require_placement(self)
         at = pl.order  # sponsor-tree position of each placement position
-        qualified = self.qualified(ctx)[at]
-        step = kb.nearest_qualified_ancestor(pl.parent, qualified) if self.dynamic else pl.parent
+        qualified, depth, compress = self.qualified(ctx)[at], pl.depth, self.dynamic
         basis, rank = ctx.values[self.basis][at], ctx.values["rank"][at]
         ctx.run_bonus(
             self,
-            lambda t, led, s, e: kb.unilevel(step, basis, qualified, rank, self.rates, ctx.money, t, led, s, e),
+            lambda t, led, s, e: kb.unilevel(
+                depth, compress, basis, qualified, rank, self.rates, ctx.money, t, led, s, e
+            ),
             relabel=at,
         )
 
@@ -757,7 +762,9 @@ class MatrixStep(UnilevelStep):
         at = pl.order
         ok = self.qualified_at(alt_rank, alt_active)[at]
         basis, qualified = ctx.values[self.basis][at], self.qualified(ctx)[at]
-        placed = _levels_at_rank(pl.parent, self.dynamic, qualified, basis, self.rates, ctx.money, alt_rank[at], ok)
+        placed = _levels_at_rank(
+            pl.parent, pl.depth, self.dynamic, qualified, basis, self.rates, ctx.money, alt_rank[at], ok
+        )
         out = np.empty_like(placed)
         out[at] = placed
         return out

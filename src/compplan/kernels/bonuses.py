@@ -59,21 +59,28 @@ def nearest_qualified_ancestor(parent, qualified):  # type: ignore[no-untyped-de
 
 
 @jit
-def unilevel(step, basis, qualified, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
+def unilevel(depth, compress, basis, qualified, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay level ``k`` uplines ``rates[rank[u], k - 1]`` of each source's basis.
 
-    ``step`` is the parent array (no compression) or :func:`nearest_qualified_ancestor` (dynamic
-    compression), so the walk from a source costs at most ``levels`` steps either way.
+    Without compression every ancestor is a level (only qualified ones are paid); with dynamic compression
+    (``compress``) only qualified ancestors count as levels. One forward pass in preorder keeps the counted
+    ancestors of the current member on a stack (:func:`_path_push`), so the levels above a source are the top
+    of that stack: no pointer chasing up the tree.
     """
+    n = basis.shape[0]
     levels = rates.shape[1]
+    stack = np.empty(max(n, 1), dtype=np.int64)
+    below = np.empty(max(n, 1), dtype=np.int64)
     lines = 0
-    for s in range(basis.shape[0]):
+    for s in range(n):
+        c = _path_push(depth[s], s, qualified[s] or not compress, stack, below)
         b = basis[s]
         if b == 0:
             continue
-        u = step[s]
+        j = c - 1
         k = 0
-        while u >= 0 and k < levels:
+        while j >= 0 and k < levels:
+            u = stack[j]
             if qualified[u]:
                 rate = rates[rank[u], k]
                 amount = apply_rate(b, rate, money)
@@ -83,23 +90,47 @@ def unilevel(step, basis, qualified, rank, rates, money, totals, ledger, only, e
                         if emit:
                             _emit(ledger, lines, u, s, k + 1, b, rate, amount)
                         lines += 1
-            u = step[u]
+            j -= 1
             k += 1
     return lines
 
 
 @jit
-def fast_start(parent, basis, qualified, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
+def _path_push(d, v, counted, stack, below):  # type: ignore[no-untyped-def]
+    """Visit ``v`` (at depth ``d``, in preorder) on the stack of counted ancestors; return how many it has.
+
+    ``stack[0 .. c - 1]`` are then the counted ancestors of ``v``, the nearest last, and ``v`` itself is at
+    ``stack[c]`` when ``counted``. This holds because the members visited between an ancestor ``a`` and ``v``
+    lie in ``a``'s subtree, so they only write above ``a``'s slot. ``below[d]`` is how many counted members
+    are on the path down to and including the member last visited at depth ``d``: for ``v`` that is its parent
+    at ``d - 1``.
+    """
+    c = below[d - 1] if d > 0 else 0
+    if counted:
+        stack[c] = v
+        below[d] = c + 1
+    else:
+        below[d] = c
+    return c
+
+
+@jit
+def fast_start(depth, basis, qualified, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay the ``g``-th enroller ``rates[g - 1]`` of a new member's fast-start basis; no compression."""
+    n = basis.shape[0]
     generations = rates.shape[0]
+    stack = np.empty(max(n, 1), dtype=np.int64)
+    below = np.empty(max(n, 1), dtype=np.int64)
     lines = 0
-    for s in range(basis.shape[0]):
+    for s in range(n):
+        c = _path_push(depth[s], s, True, stack, below)
         b = basis[s]
         if b == 0:
             continue
-        u = parent[s]
+        j = c - 1
         g = 0
-        while u >= 0 and g < generations:
+        while j >= 0 and g < generations:
+            u = stack[j]
             if qualified[u]:
                 amount = apply_rate(b, rates[g], money)
                 if amount != 0:
@@ -108,7 +139,7 @@ def fast_start(parent, basis, qualified, rates, money, totals, ledger, only, emi
                         if emit:
                             _emit(ledger, lines, u, s, g + 1, b, rates[g], amount)
                         lines += 1
-            u = parent[u]
+            j -= 1
             g += 1
     return lines
 
@@ -134,22 +165,27 @@ def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, total
 
 
 @jit
-def generation(step, basis, qualified, leader, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
+def generation(depth, basis, qualified, leader, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay generation ``g`` uplines ``rates[rank[u], g - 1]`` of each source's basis (docs/semantics.md).
 
-    ``g`` counts the leaders on the path from below ``u`` down to the source (the source included). ``step``
-    jumps to the nearest ancestor that is qualified or a leader: the members it skips neither earn nor change
-    ``g``, so a walk costs only the payees and leaders it meets.
+    ``g`` counts the leaders on the path from below ``u`` down to the source (the source included). Only
+    ancestors that are qualified or leaders are kept on the path stack (:func:`_path_push`): the members it
+    skips neither earn nor change ``g``, so a walk costs only the payees and leaders it meets.
     """
+    n = basis.shape[0]
     generations = rates.shape[1]
+    stack = np.empty(max(n, 1), dtype=np.int64)
+    below = np.empty(max(n, 1), dtype=np.int64)
     lines = 0
-    for s in range(basis.shape[0]):
+    for s in range(n):
+        c = _path_push(depth[s], s, qualified[s] or leader[s], stack, below)
         b = basis[s]
         if b == 0:
             continue
         g = 1 if leader[s] else 0
-        u = step[s]
-        while u >= 0 and g <= generations:
+        j = c - 1
+        while j >= 0 and g <= generations:
+            u = stack[j]
             if g >= 1 and qualified[u]:
                 rate = rates[rank[u], g - 1]
                 amount = apply_rate(b, rate, money)
@@ -161,7 +197,7 @@ def generation(step, basis, qualified, leader, rank, rates, money, totals, ledge
                         lines += 1
             if leader[u]:
                 g += 1
-            u = step[u]
+            j -= 1
     return lines
 
 
