@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from compplan import threads
 from compplan.errors import EngineError, InputError, PlanError, Problem, ProblemCollector
 from compplan.inputs import MAX_TOTAL_UNITS, exact_sum, format_id
 from compplan.kernels import binary as kbin
@@ -21,7 +22,7 @@ from compplan.kernels import bonuses as kb
 from compplan.kernels import hypothetical as kh
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity, paid_as_ranks
-from compplan.kernels.tree import scatter_add, scatter_add_window, subtree_sum
+from compplan.kernels.tree import scatter_add, scatter_add_range, scatter_add_window, subtree_sum
 from compplan.money import RATE_SCALE, format_units
 from compplan.spec.models import (
     Action,
@@ -96,8 +97,8 @@ class Volumes(Step):
     def run(self, ctx: Context) -> None:  # noqa: D102
         n = len(ctx.tree)
         o = ctx.orders
-        ctx.values["pv"] = scatter_add(o.position, o.pv, n)
-        ctx.values["cv"] = scatter_add(o.position, o.cv, n)
+        ctx.values["pv"] = scatter_lines(o.position, o.pv, n)
+        ctx.values["cv"] = scatter_lines(o.position, o.cv, n)
         ctx.values["gv"] = subtree_sum(ctx.values["pv"], ctx.tree.parent)
 
 
@@ -198,13 +199,15 @@ class UnilevelStep(BonusStep):
         return (self.basis,)
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        qualified, depth, compress = self.qualified(ctx), ctx.tree.depth, self.dynamic
+        tree, qualified = ctx.tree, self.qualified(ctx)
+        counted = qualified if self.dynamic else _everyone(len(tree))
         basis, rank = ctx.values[self.basis], ctx.values["rank"]
         ctx.run_bonus(
             self,
-            lambda t, led, s, e: kb.unilevel(
-                depth, compress, basis, qualified, rank, self.rates, ctx.money, t, led, s, e
+            lambda lo, hi, t, led, s, e: kb.unilevel(
+                tree.parent, tree.depth, counted, lo, hi, basis, qualified, rank, self.rates, ctx.money, t, led, s, e
             ),
+            ranged=True,
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
@@ -244,8 +247,22 @@ def _levels_at_rank(
         )
     return kh.totals_only(
         len(parent),
-        lambda t, led, s, e: kb.unilevel(depth, False, basis, alt_ok, alt_rank, rates, money, t, led, s, e),
+        lambda t, led, s, e: kb.unilevel(
+            parent, depth, _everyone(len(parent)), 0, len(parent), basis, alt_ok, alt_rank, rates, money, t, led, s, e
+        ),
     )
+
+
+def scatter_lines(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """``out[index[i]] += values[i]`` over many lines (order lines), exactly, on every core."""
+    return threads.add_parts(
+        threads.run_parts(lambda r: scatter_add_range(index, values, n, *r), threads.parts(len(index)))
+    )
+
+
+def _everyone(n: int) -> np.ndarray:
+    """Every member counted as a level (a walk without compression)."""
+    return np.ones(n, dtype=np.bool_)
 
 
 @dataclass(frozen=True)
@@ -263,19 +280,32 @@ class FastStartStep(BonusStep):
     def _basis(self, ctx: Context) -> np.ndarray:
         o, tree = ctx.orders, ctx.tree
         volume = o.cv if self.basis == "cv" else o.pv
-        basis: np.ndarray = scatter_add_window(o.position, o.day, tree.enrolled, self.days, volume, len(tree))
-        return basis
+        return threads.add_parts(
+            threads.run_parts(
+                lambda r: scatter_add_window(o.position, o.day, tree.enrolled, self.days, volume, len(tree), *r),
+                threads.parts(len(o.position)),
+            )
+        )
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        depth, basis, qualified = ctx.tree.depth, self._basis(ctx), self.qualified(ctx)
+        tree, basis, qualified = ctx.tree, self._basis(ctx), self.qualified(ctx)
+        everyone = _everyone(len(tree))
         ctx.run_bonus(
-            self, lambda t, led, s, e: kb.fast_start(depth, basis, qualified, self.rates, ctx.money, t, led, s, e)
+            self,
+            lambda lo, hi, t, led, s, e: kb.fast_start(
+                tree.parent, tree.depth, everyone, lo, hi, basis, qualified, self.rates, ctx.money, t, led, s, e
+            ),
+            ranged=True,
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
-        depth, basis, ok = ctx.tree.depth, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
+        tree, basis, ok = ctx.tree, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
+        n = len(tree)
         return kh.totals_only(
-            len(depth), lambda t, led, s, e: kb.fast_start(depth, basis, ok, self.rates, ctx.money, t, led, s, e)
+            n,
+            lambda t, led, s, e: kb.fast_start(
+                tree.parent, tree.depth, _everyone(n), 0, n, basis, ok, self.rates, ctx.money, t, led, s, e
+            ),
         )
 
 
@@ -396,12 +426,28 @@ class GenerationStep(BonusStep):
         v = ctx.values
         qualified = self.qualified(ctx)
         leader = self._leaders(ctx, qualified)
-        depth, basis, rank = ctx.tree.depth, v[self.basis], v["rank"]
+        tree, basis, rank = ctx.tree, v[self.basis], v["rank"]
+        counted = qualified | leader
         ctx.run_bonus(
             self,
-            lambda t, led, s, e: kb.generation(
-                depth, basis, qualified, leader, rank, self.rates, ctx.money, t, led, s, e
+            lambda lo, hi, t, led, s, e: kb.generation(
+                tree.parent,
+                tree.depth,
+                counted,
+                lo,
+                hi,
+                basis,
+                qualified,
+                leader,
+                rank,
+                self.rates,
+                ctx.money,
+                t,
+                led,
+                s,
+                e,
             ),
+            ranged=True,
         )
 
 
@@ -472,12 +518,16 @@ class MatchingStep(BonusStep):
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
-        qualified, depth, compress = self.qualified(ctx), ctx.tree.depth, self.dynamic
+        tree, qualified = ctx.tree, self.qualified(ctx)
+        counted = qualified if self.dynamic else _everyone(len(tree))
         basis, money = self._basis(ctx)
         rank = v["rank"]
         ctx.run_bonus(
             self,
-            lambda t, led, s, e: kb.unilevel(depth, compress, basis, qualified, rank, self.rates, money, t, led, s, e),
+            lambda lo, hi, t, led, s, e: kb.unilevel(
+                tree.parent, tree.depth, counted, lo, hi, basis, qualified, rank, self.rates, money, t, led, s, e
+            ),
+            ranged=True,
         )
 
 
@@ -747,14 +797,16 @@ class MatrixStep(UnilevelStep):
     def run(self, ctx: Context) -> None:  # noqa: D102
         pl = ctx.require_placement(self)
         at = pl.order  # sponsor-tree position of each placement position
-        qualified, depth, compress = self.qualified(ctx)[at], pl.depth, self.dynamic
+        qualified = self.qualified(ctx)[at]
+        counted = qualified if self.dynamic else _everyone(len(at))
         basis, rank = ctx.values[self.basis][at], ctx.values["rank"][at]
         ctx.run_bonus(
             self,
-            lambda t, led, s, e: kb.unilevel(
-                depth, compress, basis, qualified, rank, self.rates, ctx.money, t, led, s, e
+            lambda lo, hi, t, led, s, e: kb.unilevel(
+                pl.parent, pl.depth, counted, lo, hi, basis, qualified, rank, self.rates, ctx.money, t, led, s, e
             ),
             relabel=at,
+            ranged=True,
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102

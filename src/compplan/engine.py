@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from compplan import threads
 from compplan.compile import BonusStep, Program, compile_plan
 from compplan.errors import EngineError, InputError, Problem, ProblemCollector
 from compplan.genealogy import Genealogy, add_rows
@@ -128,10 +129,16 @@ class Context:
     def run_bonus(
         self,
         step: BonusStep,
-        kernel: Callable[[np.ndarray, LedgerBuffer, int, bool], int],
+        kernel: Callable[..., int],
         relabel: Int64Array | None = None,
+        ranged: bool = False,
     ) -> None:
         """Run a bonus kernel into a new column; with a ledger, count lines first, then fill them.
+
+        A kernel is called ``kernel(totals, ledger, only, emit)``; a ``ranged`` one ``kernel(lo, hi, totals,
+        ledger, only, emit)`` pays only the sources at positions ``[lo, hi)`` and runs on every core
+        (:mod:`compplan.threads`): each part into its own totals and its own slice of the ledger, so the totals
+        are exact sums and the lines stay in source order whatever the number of threads.
 
         A kernel that works in other positions (the placement tree's) gets ``relabel``: its position ``p`` is
         sponsor-tree position ``relabel[p]``; totals and ledger members are mapped back.
@@ -139,17 +146,29 @@ class Context:
         n = len(self.tree)
         empty = np.zeros(0, dtype=np.int64)
         none = LedgerBuffer(empty, empty, empty, empty, empty, empty)
-        totals = np.zeros(n, dtype=np.int64)
         only = self.ledger.only if self.ledger is not None else -1
         if relabel is not None and only >= 0:
             only = int(np.nonzero(relabel == only)[0][0])
-        lines = kernel(totals, none, only, False)
-        if self.ledger is not None and lines:
-            buffer = LedgerBuffer(*(np.empty(lines, dtype=np.int64) for _ in range(6)))
+        ranges = threads.parts(n) if ranged else [(0, n)]
+
+        def run(part: int, buffer: LedgerBuffer, emit: bool) -> tuple[np.ndarray, int]:
             totals = np.zeros(n, dtype=np.int64)
-            written = kernel(totals, buffer, only, True)
-            if written != lines:
-                raise EngineError(f"bonus {step.name!r}: counted {lines} ledger lines but wrote {written}")
+            if ranged:
+                return totals, kernel(*ranges[part], totals, buffer, only, emit)
+            return totals, kernel(totals, buffer, only, emit)
+
+        counted = threads.run_parts(lambda part: run(part, none, False), range(len(ranges)))
+        counts = [lines for _, lines in counted]
+        offsets = np.cumsum([0, *counts])
+        totals = threads.add_parts([t for t, _ in counted])
+        if self.ledger is not None and offsets[-1]:
+            buffer = LedgerBuffer(*(np.empty(offsets[-1], dtype=np.int64) for _ in range(6)))
+            views = [LedgerBuffer(*(c[offsets[k] : offsets[k + 1]] for c in buffer)) for k in range(len(ranges))]
+            filled = threads.run_parts(lambda part: run(part, views[part], True), range(len(ranges)))
+            for k, (_, written) in enumerate(filled):
+                if written != counts[k]:
+                    raise EngineError(f"bonus {step.name!r}: counted {counts[k]} ledger lines but wrote {written}")
+            totals = threads.add_parts([t for t, _ in filled])
             if relabel is not None:
                 buffer = buffer._replace(payee=relabel[buffer.payee], source=relabel[buffer.source])
             self.ledger.append(step.index, buffer)

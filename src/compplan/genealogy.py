@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from compplan import threads
 from compplan.errors import InputError, ProblemCollector
 from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, format_id, ids_like
 from compplan.kernels.tree import check_order_lines, dense_index, dense_lookup, dense_parents, position_table, relabel
@@ -151,8 +152,19 @@ class Genealogy:
         """
         if self.pairs is None or member_ids.dtype != np.int64:
             return None
-        position, problems = check_order_lines(member_ids, self.index.low, self.pairs, day, pv, cv, *bounds)
-        return position, int(problems)
+        pairs, low = self.pairs, self.index.low
+        start, end, max_line, max_total = bounds
+        position = np.empty(len(member_ids), dtype=np.int64)
+        parts = threads.run_parts(
+            lambda r: check_order_lines(
+                member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, r[0], r[1], position
+            ),
+            threads.parts(len(member_ids)),
+        )
+        problems = sum(int(p) for p, _, _ in parts)
+        if sum(int(a) for _, a, _ in parts) > max_total or sum(int(b) for _, _, b in parts) > max_total:
+            problems += 1
+        return position, problems
 
 
 class IdIndex:

@@ -59,21 +59,19 @@ def nearest_qualified_ancestor(parent, qualified):  # type: ignore[no-untyped-de
 
 
 @jit
-def unilevel(depth, compress, basis, qualified, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
-    """Pay level ``k`` uplines ``rates[rank[u], k - 1]`` of each source's basis.
+def unilevel(parent, depth, counted, lo, hi, basis, qualified, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
+    """Pay level ``k`` uplines ``rates[rank[u], k - 1]`` of the basis of each source in ``[lo, hi)``.
 
-    Without compression every ancestor is a level (only qualified ones are paid); with dynamic compression
-    (``compress``) only qualified ancestors count as levels. One forward pass in preorder keeps the counted
-    ancestors of the current member on a stack (:func:`_path_push`), so the levels above a source are the top
-    of that stack: no pointer chasing up the tree.
+    The ``counted`` ancestors are the levels: every member without compression (only qualified ones are paid),
+    the qualified ones with dynamic compression. One forward pass in preorder keeps the counted ancestors of the
+    current member on a stack (:func:`_path_push`), so the levels above a source are the top of that stack: no
+    pointer chasing up the tree. Any range gives the lines of its sources, in source order.
     """
-    n = basis.shape[0]
     levels = rates.shape[1]
-    stack = np.empty(max(n, 1), dtype=np.int64)
-    below = np.empty(max(n, 1), dtype=np.int64)
+    stack, below = _path_start(parent, depth, counted, lo)
     lines = 0
-    for s in range(n):
-        c = _path_push(depth[s], s, qualified[s] or not compress, stack, below)
+    for s in range(lo, hi):
+        c = _path_push(depth[s], s, counted[s], stack, below)
         b = basis[s]
         if b == 0:
             continue
@@ -115,15 +113,40 @@ def _path_push(d, v, counted, stack, below):  # type: ignore[no-untyped-def]
 
 
 @jit
-def fast_start(depth, basis, qualified, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
-    """Pay the ``g``-th enroller ``rates[g - 1]`` of a new member's fast-start basis; no compression."""
-    n = basis.shape[0]
-    generations = rates.shape[0]
+def _path_start(parent, depth, counted, lo):  # type: ignore[no-untyped-def]
+    """The path stack (``stack``, ``below``) of a walk that starts at preorder position ``lo``.
+
+    The ancestors of ``lo`` are pushed root first, which leaves the stack as a walk from position 0 would
+    have left it on reaching ``lo``. The arrays are sized for any depth; only the pages the walk touches are
+    ever written.
+    """
+    n = depth.shape[0]
     stack = np.empty(max(n, 1), dtype=np.int64)
     below = np.empty(max(n, 1), dtype=np.int64)
+    if lo < n:
+        d = depth[lo]
+        path = np.empty(d, dtype=np.int64)
+        a = parent[lo]
+        for i in range(d - 1, -1, -1):
+            path[i] = a
+            a = parent[a]
+        for i in range(d):
+            _path_push(i, path[i], counted[path[i]], stack, below)
+    return stack, below
+
+
+@jit
+def fast_start(parent, depth, counted, lo, hi, basis, qualified, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
+    """Pay the ``g``-th enroller ``rates[g - 1]`` of a new member's fast-start basis; no compression.
+
+    Sources in ``[lo, hi)``; the generations are the ``counted`` ancestors, which are all of them (see
+    :func:`unilevel`).
+    """
+    generations = rates.shape[0]
+    stack, below = _path_start(parent, depth, counted, lo)
     lines = 0
-    for s in range(n):
-        c = _path_push(depth[s], s, True, stack, below)
+    for s in range(lo, hi):
+        c = _path_push(depth[s], s, counted[s], stack, below)
         b = basis[s]
         if b == 0:
             continue
@@ -165,20 +188,21 @@ def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, total
 
 
 @jit
-def generation(depth, basis, qualified, leader, rank, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
-    """Pay generation ``g`` uplines ``rates[rank[u], g - 1]`` of each source's basis (docs/semantics.md).
+def generation(  # type: ignore[no-untyped-def]
+    parent, depth, counted, lo, hi, basis, qualified, leader, rank, rates, money, totals, ledger, only, emit
+):
+    """Pay generation ``g`` uplines ``rates[rank[u], g - 1]`` of the basis of each source in ``[lo, hi)``.
 
-    ``g`` counts the leaders on the path from below ``u`` down to the source (the source included). Only
-    ancestors that are qualified or leaders are kept on the path stack (:func:`_path_push`): the members it
-    skips neither earn nor change ``g``, so a walk costs only the payees and leaders it meets.
+    ``g`` counts the leaders on the path from below ``u`` down to the source (the source included)
+    (docs/semantics.md). Only the ``counted`` ancestors (qualified or leaders) are kept on the path stack
+    (:func:`_path_push`): the members it skips neither earn nor change ``g``, so a walk costs only the payees
+    and leaders it meets.
     """
-    n = basis.shape[0]
     generations = rates.shape[1]
-    stack = np.empty(max(n, 1), dtype=np.int64)
-    below = np.empty(max(n, 1), dtype=np.int64)
+    stack, below = _path_start(parent, depth, counted, lo)
     lines = 0
-    for s in range(n):
-        c = _path_push(depth[s], s, qualified[s] or leader[s], stack, below)
+    for s in range(lo, hi):
+        c = _path_push(depth[s], s, counted[s], stack, below)
         b = basis[s]
         if b == 0:
             continue

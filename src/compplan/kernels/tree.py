@@ -107,8 +107,14 @@ def subtree_sum(values, parent_pos):  # type: ignore[no-untyped-def]
 @jit
 def scatter_add(index, values, n):  # type: ignore[no-untyped-def]
     """``out[index[i]] += values[i]`` exactly in int64 (``np.bincount`` would go through float64)."""
+    return scatter_add_range(index, values, n, 0, index.shape[0])
+
+
+@jit
+def scatter_add_range(index, values, n, lo, hi):  # type: ignore[no-untyped-def]
+    """:func:`scatter_add` of the items ``[lo, hi)`` only."""
     out = np.zeros(n, dtype=np.int64)
-    for i in range(index.shape[0]):
+    for i in range(lo, hi):
         out[index[i]] += values[i]
     return out
 
@@ -330,22 +336,22 @@ def position_table(table, position, enrolled_c):  # type: ignore[no-untyped-def]
 
 
 @jit
-def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total):  # type: ignore[no-untyped-def]
-    """Preorder position of each order line's member, and the number of lines with any problem.
+def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, lo, hi, position):  # type: ignore[no-untyped-def]
+    """Check order lines ``[lo, hi)`` and write their members' preorder positions into ``position``.
 
     A line has a problem when its member is unknown, its day is outside ``[start, end]`` or before the
     member's enrolment, ``|pv|`` or ``|cv|`` is above ``max_line``; the sums of ``|pv|`` and of ``|cv|``
-    above ``max_total`` count as one more. Only the count is returned: with any problem the caller runs the
-    general checks, which name every one.
+    above ``max_total`` count as one more. Returns the number of problems and the sums of ``|pv|`` and
+    ``|cv|`` over the lines without one (each at most ``max_total + max_line``, so parts add up without
+    overflow in Python). Only the count matters: with any problem the caller runs the general checks, which
+    name every one.
     """
-    n = member_ids.shape[0]
     span = pairs.shape[0] // 2
-    position = np.empty(n, dtype=np.int64)
     problems = 0
     total_pv = 0
     total_cv = 0
     high = low + span - 1
-    for i in range(n):
+    for i in range(lo, hi):
         k = member_ids[i]
         if k < low or k > high or pairs[2 * (k - low)] < 0:
             problems += 1
@@ -370,14 +376,17 @@ def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line,
             problems += 1
             total_pv = 0  # counted once per max_total; no overflow
             total_cv = 0
-    return position, problems
+    return problems, total_pv, total_cv
 
 
 @jit
-def scatter_add_window(index, day, start, days, values, n):  # type: ignore[no-untyped-def]
-    """``out[index[i]] += values[i]`` for the lines with ``0 <= day[i] - start[index[i]] < days`` (fast start)."""
+def scatter_add_window(index, day, start, days, values, n, lo, hi):  # type: ignore[no-untyped-def]
+    """Fast start's basis: ``out[index[i]] += values[i]`` over the lines ``[lo, hi)`` in the window.
+
+    A line is in the window when ``0 <= day[i] - start[index[i]] < days``.
+    """
     out = np.zeros(n, dtype=np.int64)
-    for i in range(index.shape[0]):
+    for i in range(lo, hi):
         j = index[i]
         age = day[i] - start[j]
         if age >= 0 and age < days:

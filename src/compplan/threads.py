@@ -1,0 +1,87 @@
+"""Running one kernel over parts of a range on every core.
+
+Kernels are compiled with ``nogil=True``, so plain Python threads run them in parallel. A kernel that can work
+on a range ``[lo, hi)`` of its items (order lines, or sources in preorder) is run once per part, each part into
+its own output, and the parts are then combined in part order. Every combination is exact integer addition or
+concatenation in range order, so results, ledger lines included, are identical whatever the number of threads.
+
+The number of threads is ``COMPPLAN_THREADS`` when set, else the CPUs this process may run on. A part is never
+smaller than :data:`MIN_PART` items: below that, starting a thread costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import numpy as np
+
+from compplan.errors import InputError
+
+T = TypeVar("T")
+X = TypeVar("X")
+
+#: Fewest items per part (tests lower it to run small inputs in many parts).
+MIN_PART = 100_000
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def thread_count() -> int:
+    """Threads to use: ``COMPPLAN_THREADS`` (a positive integer) or the CPUs available to this process.
+
+    Raises
+    ------
+    InputError
+        ``COMPPLAN_THREADS`` is set to something else than a positive integer.
+    """
+    text = os.environ.get("COMPPLAN_THREADS", "").strip()
+    if text:
+        try:
+            count = int(text)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise InputError(f"COMPPLAN_THREADS must be a positive integer, got {text!r}")
+        return count
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def parts(n: int) -> list[tuple[int, int]]:
+    """Split ``range(n)`` into at most :func:`thread_count` contiguous parts of at least :data:`MIN_PART`."""
+    count = max(1, min(thread_count(), n // max(MIN_PART, 1)))
+    bounds = [n * i // count for i in range(count + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def run_parts(fn: Callable[[X], T], items: Sequence[X]) -> list[T]:
+    """``[fn(item) for item in items]``, the items after the first on pool threads."""
+    if len(items) <= 1:
+        return [fn(item) for item in items]
+    futures = [_executor(len(items) - 1).submit(fn, item) for item in items[1:]]
+    first = fn(items[0])  # the calling thread takes the first part
+    return [first, *(f.result() for f in futures)]
+
+
+def add_parts(arrays: list[np.ndarray]) -> np.ndarray:
+    """The element-wise sum of per-part outputs (into the first)."""
+    total = arrays[0]
+    for other in arrays[1:]:
+        total += other
+    return total
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    if _pool is None or _pool_size < workers:
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compplan")
+        _pool_size = workers
+    return _pool

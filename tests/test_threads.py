@@ -1,0 +1,67 @@
+"""Any number of threads gives the same close, to the byte: totals, every member column and the ledger lines in
+order (compplan.threads; the kernels that run in parts: order checks, volume sums, fast start, unilevel,
+matching, generation, matrix)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compplan import InputError, close, load_plan, threads
+from compplan.placement import place_if_needed
+from compplan.synthetic import generate
+
+PLANS = sorted((Path(__file__).resolve().parents[1] / "plans").glob("*.yaml"))
+
+
+def _close(plan_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, min_part: int) -> dict[str, np.ndarray]:
+    monkeypatch.setenv("COMPPLAN_THREADS", str(count))
+    monkeypatch.setattr(threads, "MIN_PART", min_part)
+    plan = load_plan(plan_path)
+    members, orders = generate(3_000, seed=5, period="2026-10")
+    members = place_if_needed(plan, members)
+    result = close(plan, members, orders, "2026-10", ledger=True)
+    out = {name: result.column(name) for name, v in result.values.items() if len(v) == len(result)}
+    assert result.ledger is not None
+    for name in ("payee_row", "source_row", "bonus_index", "kind_index", "level", "basis", "rate", "amount"):
+        out[f"ledger.{name}"] = np.asarray(getattr(result.ledger, name))
+    return out
+
+
+@pytest.mark.parametrize("plan_path", PLANS, ids=lambda p: p.stem)
+def test_any_thread_count_gives_the_same_close(plan_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one = _close(plan_path, monkeypatch, 1, 10**9)
+    assert one["total"].sum() > 0  # the plan pays on this network
+    assert len(one["ledger.amount"]) > 0
+    for count, min_part in ((2, 1_000), (3, 1), (7, 100)):
+        many = _close(plan_path, monkeypatch, count, min_part)
+        assert many.keys() == one.keys()
+        for name, column in one.items():
+            assert np.array_equal(many[name], column), (count, name)
+
+
+@pytest.mark.parametrize(("count", "min_part", "n"), [(1, 1, 10), (3, 1, 10), (3, 4, 10), (2, 100, 10), (4, 1, 0)])
+def test_parts_cover_the_range_in_order(count: int, min_part: int, n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPPLAN_THREADS", str(count))
+    monkeypatch.setattr(threads, "MIN_PART", min_part)
+    parts = threads.parts(n)
+    assert parts[0][0] == 0 and parts[-1][1] == n
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
+    assert 1 <= len(parts) <= count
+    assert len(parts) == 1 or all(hi - lo >= min_part for lo, hi in parts)
+    assert threads.run_parts(lambda r: r[1] - r[0], parts) == [hi - lo for lo, hi in parts]
+
+
+@pytest.mark.parametrize("text", ["0", "-2", "two", "1.5"])
+def test_a_bad_thread_count_is_an_input_error(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPPLAN_THREADS", text)
+    with pytest.raises(InputError, match="COMPPLAN_THREADS must be a positive integer"):
+        threads.thread_count()
+
+
+def test_default_thread_count_is_the_usable_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMPPLAN_THREADS")
+    assert threads.thread_count() >= 1
