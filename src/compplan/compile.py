@@ -20,9 +20,10 @@ from compplan.inputs import MAX_TOTAL_UNITS, exact_sum, format_id
 from compplan.kernels import binary as kbin
 from compplan.kernels import bonuses as kb
 from compplan.kernels import hypothetical as kh
+from compplan.kernels import ranks as kr
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
-from compplan.kernels.ranks import UNSET, RankParams, activity, paid_as_ranks
-from compplan.kernels.tree import scatter_add, scatter_add_range, scatter_add_window, subtree_sum
+from compplan.kernels.ranks import UNSET, RankParams, activity
+from compplan.kernels.tree import boundary_ancestors, scatter_add, scatter_add_range, scatter_add_window, subtree_sum
 from compplan.money import RATE_SCALE, format_units
 from compplan.spec.models import (
     Action,
@@ -130,7 +131,16 @@ class Ranks(Step):
     def run(self, ctx: Context) -> None:  # noqa: D102
         assert self.params is not None
         v = ctx.values
-        v["rank"], v["qv"] = paid_as_ranks(ctx.tree.end, v["pv"], v["gv"], v["active"], self.params)
+        tree, params = ctx.tree, self.params
+        end, pv, gv, active = tree.end, v["pv"], v["gv"], v["active"]
+        rank, qv, best = kr.new_rank_arrays(gv)
+        ranges = threads.parts(len(tree))
+        threads.run_parts(
+            lambda r: kr.paid_as_ranks_range(end, pv, gv, active, params, *r, r[1], rank, qv, best), ranges
+        )
+        waiting = boundary_ancestors(tree.parent, np.array([hi for _, hi in ranges[:-1]], dtype=np.int64))
+        kr.paid_as_ranks_waiting(waiting, end, pv, gv, active, params, rank, qv, best)
+        v["rank"], v["qv"] = rank, qv
         v["highest_rank"] = np.maximum(v["rank"], v["prior_highest"])
 
 

@@ -48,7 +48,7 @@ def _leg_volume(v, end, gv, pv, cap):  # type: ignore[no-untyped-def]
 
 @jit
 def paid_as_ranks(end, pv, gv, active, params):  # type: ignore[no-untyped-def]
-    """Paid-as rank and output QV per member.
+    """Paid-as rank and output QV per member, in one pass over the whole tree.
 
     Visits members children-first (reverse preorder) so a leg rule can read the best rank anywhere in each
     child's subtree (``best[c]``), computed in the same pass.
@@ -60,17 +60,37 @@ def paid_as_ranks(end, pv, gv, active, params):  # type: ignore[no-untyped-def]
         ``qv_R`` for the paid-as rank when it sets ``min_qv``, else ``gv``.
     """
     n = pv.shape[0]
+    rank, qv, best = new_rank_arrays(gv)
+    paid_as_ranks_range(end, pv, gv, active, params, 0, n, n, rank, qv, best)
+    return rank, qv
+
+
+@jit
+def new_rank_arrays(gv):  # type: ignore[no-untyped-def]
+    """``rank``, ``qv`` and ``best`` arrays for :func:`paid_as_ranks_range` (``qv`` starts as ``gv``)."""
+    n = gv.shape[0]
+    return np.zeros(n, dtype=np.int64), gv.copy(), np.zeros(n, dtype=np.int64)
+
+
+@jit
+def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, best):  # type: ignore[no-untyped-def]
+    """:func:`paid_as_ranks` for the members at positions ``[lo, hi)`` whose subtree ends by ``limit``.
+
+    A part ``[lo, hi)`` of the tree (``limit = hi``) leaves out the ancestors of position ``hi``: their subtrees
+    reach into the next part. Once every part is done, :func:`paid_as_ranks_waiting` takes them, children
+    first. Parts write disjoint entries of ``rank``, ``qv`` and ``best``, so they can run at the same time.
+    """
     k_ranks = params.min_pv.shape[0]
-    rank = np.zeros(n, dtype=np.int64)
-    qv = gv.copy()
-    best = np.zeros(n, dtype=np.int64)
-    legs_at_least = np.zeros(k_ranks + 1, dtype=np.int64)
     has_leg_rules = params.leg_rank.shape[0] > 0
-    for v in range(n - 1, -1, -1):
+    legs_at_least = np.zeros(k_ranks + 1, dtype=np.int64)
+    for v in range(hi - 1, lo - 1, -1):
+        if end[v] > limit:
+            continue
         actives = 0
         best_below = 0
         if has_leg_rules:
-            legs_at_least[:] = 0
+            for r in range(k_ranks + 1):  # a loop: a slice assignment per member costs several times more
+                legs_at_least[r] = 0
         c = v + 1
         while c < end[v]:
             if active[c]:
@@ -108,7 +128,14 @@ def paid_as_ranks(end, pv, gv, active, params):  # type: ignore[no-untyped-def]
         if params.min_qv[chosen] != UNSET:
             qv[v] = _leg_volume(v, end, gv, pv, params.leg_cap[chosen])
         best[v] = chosen if chosen > best_below else best_below
-    return rank, qv
+
+
+@jit
+def paid_as_ranks_waiting(waiting, end, pv, gv, active, params, rank, qv, best):  # type: ignore[no-untyped-def]
+    """:func:`paid_as_ranks_range` for the members at positions ``waiting`` (decreasing), one at a time."""
+    for i in range(waiting.shape[0]):
+        v = waiting[i]
+        paid_as_ranks_range(end, pv, gv, active, params, v, v + 1, end[v], rank, qv, best)
 
 
 @jit

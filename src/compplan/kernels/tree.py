@@ -105,6 +105,30 @@ def subtree_sum(values, parent_pos):  # type: ignore[no-untyped-def]
 
 
 @jit
+def boundary_ancestors(parent, bounds):  # type: ignore[no-untyped-def]
+    """The ancestors of the positions ``bounds`` (each ``< n``), without repeats, in decreasing position.
+
+    These are the members whose subtree straddles a boundary between parts of a children-first pass.
+    """
+    n = parent.shape[0]
+    seen = np.zeros(n, dtype=np.bool_)
+    count = 0
+    for i in range(bounds.shape[0]):
+        a = parent[bounds[i]]
+        while a >= 0 and not seen[a]:
+            seen[a] = True
+            count += 1
+            a = parent[a]
+    out = np.empty(count, dtype=np.int64)
+    k = 0
+    for v in range(n - 1, -1, -1):
+        if seen[v]:
+            out[k] = v
+            k += 1
+    return out
+
+
+@jit
 def scatter_add(index, values, n):  # type: ignore[no-untyped-def]
     """``out[index[i]] += values[i]`` exactly in int64 (``np.bincount`` would go through float64)."""
     return scatter_add_range(index, values, n, 0, index.shape[0])
