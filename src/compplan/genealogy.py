@@ -15,7 +15,8 @@ import numpy.typing as npt
 from compplan import threads
 from compplan.errors import InputError, ProblemCollector
 from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, format_id, ids_like
-from compplan.kernels.tree import check_order_lines, dense_index, dense_lookup, dense_parents, position_table, relabel
+from compplan.kernels import tree as kt
+from compplan.kernels.tree import check_order_lines, dense_index, dense_lookup, position_table
 
 #: Problems of one kind listed before the rest are summarised.
 ROWS_SHOWN = 20
@@ -96,7 +97,7 @@ class Genealogy:
         if dense:  # dense integer ids: one pass, no sponsor lookup array
             sponsors = members.sponsor_ids.astype(np.int64, copy=False)
             roots = members.is_root.astype(np.bool_, copy=False)
-            parent, enrolled_c, unknown = dense_parents(perm, sponsors, roots, enrolled_in, index.low, index.table)
+            parent, enrolled_c, unknown = _dense_parents(members, sponsors, roots, enrolled_in, index)
         if not dense or unknown:
             dup = np.nonzero(ids[1:] == ids[:-1])[0] + 1 if n > 1 else np.zeros(0, dtype=np.int64)
             add_rows(
@@ -124,7 +125,7 @@ class Genealogy:
             del parent_by_input, sponsor_rows, found
             enrolled_c = enrolled_in[perm]
         del enrolled_in
-        order, position, parent_pos, end, depth, enrolled, visited = relabel(parent, enrolled_c)
+        order, position, parent_pos, end, depth, enrolled, visited = kt.relabel(parent, enrolled_c)
         if visited < n:
             _report_cycles(parent, position, ids, perm, members, problems)
             problems.raise_if_any(InputError, title=f"{members.source}: the sponsor tree has a cycle")
@@ -204,6 +205,24 @@ class IdIndex:
         clipped = np.minimum(rows, n - 1)
         ok &= (rows < n) & (self.ids[clipped] == keys)
         return clipped.astype(np.int64), ok
+
+
+def _dense_parents(
+    members: Members, sponsors: Int64Array, roots: BoolArray, enrolled: Int64Array, index: IdIndex
+) -> tuple[Int64Array, Int64Array, int]:
+    """Canonical parent rows, enrolment days in canonical order and the number of unknown sponsors.
+
+    Dense ids only; on every core (:func:`~compplan.kernels.tree.dense_parents_range`).
+    """
+    n = len(members)
+    ids, table = members.ids.astype(np.int64, copy=False), index.table
+    parent = np.empty(n, dtype=np.int64)
+    enrolled_c = np.empty(n, dtype=np.int64)
+    unknown = threads.run_parts(
+        lambda r: kt.dense_parents_range(ids, sponsors, roots, enrolled, index.low, table, *r, parent, enrolled_c),
+        threads.parts(n),
+    )
+    return parent, enrolled_c, sum(unknown)
 
 
 def _days(dates: np.ndarray) -> Int64Array:

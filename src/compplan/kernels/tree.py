@@ -294,20 +294,20 @@ def dense_index(ids, low, span):  # type: ignore[no-untyped-def]
 
 
 @jit
-def dense_parents(perm, sponsor_ids, is_root, enrolled, low, table):  # type: ignore[no-untyped-def]
-    """Canonical parent rows (``-1`` for a root) and enrolment days in canonical order, in one pass.
+def dense_parents_range(ids, sponsor_ids, is_root, enrolled, low, table, lo, hi, parent, enrolled_c):  # type: ignore[no-untyped-def]
+    """Canonical parent rows and enrolment days of the input rows ``[lo, hi)``, through a dense id table.
 
-    Returns ``(parent, enrolled_canonical, unknown)``; ``unknown`` counts sponsors that are not members (the
-    caller then reports them).
+    Each is written at the member's canonical row (``table[id - low]``): the canonical row of its sponsor
+    (``-1`` for a root) and its enrolment day. Returns how many sponsors are not members.
+
+    Input rows are read in order and canonical rows written at random (writes do not stall the loop); parts
+    write disjoint rows. ``ids`` must be unique (a :func:`dense_index` without duplicates).
     """
-    n = perm.shape[0]
     span = table.shape[0]
-    parent = np.empty(n, dtype=np.int64)
-    enrolled_c = np.empty(n, dtype=np.int64)
-    unknown = 0
     high = low + span - 1
-    for c in range(n):
-        i = perm[c]
+    unknown = 0
+    for i in range(lo, hi):
+        c = table[ids[i] - low]
         enrolled_c[c] = enrolled[i]
         parent[c] = -1
         if is_root[i]:
@@ -317,7 +317,7 @@ def dense_parents(perm, sponsor_ids, is_root, enrolled, low, table):  # type: ig
             unknown += 1
         else:
             parent[c] = table[s - low]
-    return parent, enrolled_c, unknown
+    return unknown
 
 
 @jit
