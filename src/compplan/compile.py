@@ -19,6 +19,7 @@ from compplan.errors import EngineError, InputError, PlanError, Problem, Problem
 from compplan.inputs import MAX_TOTAL_UNITS, exact_sum, format_id
 from compplan.kernels import binary as kbin
 from compplan.kernels import bonuses as kb
+from compplan.kernels import columns as kc
 from compplan.kernels import hypothetical as kh
 from compplan.kernels import ranks as kr
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
@@ -177,14 +178,19 @@ class BonusStep(Step):
     cap: int | None = None  # per-member cap in minor units, applied by the engine right after the step
 
     def qualified(self, ctx: Context) -> np.ndarray:
-        """Payees that may earn: rank >= min_rank and (active or activity not required)."""
-        return self.qualified_at(ctx.values["rank"], ctx.values["active"])
+        """Payees that may earn: rank >= min_rank and (active or activity not required).
+
+        Computed once per close for each (min_rank, require_active): ranks and activity are final before any
+        bonus runs. Callers must not write into the array.
+        """
+        key = (self.min_rank, self.require_active)
+        if key not in ctx.qualified_cache:
+            ctx.qualified_cache[key] = self.qualified_at(ctx.values["rank"], ctx.values["active"])
+        return ctx.qualified_cache[key]
 
     def qualified_at(self, rank: np.ndarray, active: np.ndarray) -> np.ndarray:
         """:meth:`qualified` for the given ranks and activity."""
-        ok: np.ndarray = rank >= self.min_rank
-        if self.require_active:
-            ok = ok & active
+        ok: np.ndarray = kc.qualified(rank, active, self.min_rank, self.require_active)
         return ok
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:
@@ -966,7 +972,7 @@ class Streak(Step):
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
-        v["streak"] = np.where(v["active"], v["prior_streak"] + 1, 0).astype(np.int64)
+        v["streak"] = kc.streak(v["active"], v["prior_streak"])
 
 
 @dataclass(frozen=True)
@@ -1075,10 +1081,8 @@ class Balances(Step):
         return ("paid", "balance_out")
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        payable = ctx.values["balance_in"] + ctx.values["total"]
-        hold = (payable < 0) | (payable < self.minimum)
-        ctx.values["paid"] = np.where(hold, 0, payable)
-        ctx.values["balance_out"] = np.where(hold, payable, 0)
+        v = ctx.values
+        v["paid"], v["balance_out"] = kc.balances(v["balance_in"], v["total"], self.minimum)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,7 @@ class Context:
     awards: list[tuple[Int64Array, int, int, str]] = field(default_factory=list)
     cap_report: dict[str, Any] | None = None
     placement: Placement | None = None
+    qualified_cache: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict)  # BonusStep.qualified
 
     def require_placement(self, step: BonusStep | None = None) -> Placement:
         """The placement tree (built by :func:`close` for plans with binary or matrix bonuses)."""

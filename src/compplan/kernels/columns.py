@@ -1,0 +1,44 @@
+"""Per-member column arithmetic in one pass each (numpy would make a temporary per operation)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compplan.kernels._jit import jit
+
+
+@jit
+def qualified(rank, active, min_rank, require_active):  # type: ignore[no-untyped-def]
+    """``rank >= min_rank and (active or not require_active)`` per member."""
+    n = rank.shape[0]
+    out = np.empty(n, dtype=np.bool_)
+    for v in range(n):
+        out[v] = rank[v] >= min_rank and (active[v] or not require_active)
+    return out
+
+
+@jit
+def streak(active, prior):  # type: ignore[no-untyped-def]
+    """``prior + 1`` where active, else 0."""
+    n = active.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        out[v] = prior[v] + 1 if active[v] else 0
+    return out
+
+
+@jit
+def balances(balance_in, total, minimum):  # type: ignore[no-untyped-def]
+    """``(paid, balance_out)``: pay ``balance_in + total`` when it is at least ``max(minimum, 0)``, else carry it."""
+    n = total.shape[0]
+    paid = np.empty(n, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        payable = balance_in[v] + total[v]
+        if payable < 0 or payable < minimum:
+            paid[v] = 0
+            out[v] = payable
+        else:
+            paid[v] = payable
+            out[v] = 0
+    return paid, out
