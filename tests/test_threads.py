@@ -5,6 +5,9 @@ matching, generation, matrix)."""
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +68,19 @@ def test_a_bad_thread_count_is_an_input_error(text: str, monkeypatch: pytest.Mon
 def test_default_thread_count_is_the_usable_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COMPPLAN_THREADS")
     assert threads.thread_count() >= 1
+
+
+def test_the_cli_reports_a_bad_thread_count_and_writes_nothing(tmp_path: Path) -> None:
+    env = {**os.environ, "COMPPLAN_THREADS": "two"}
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "compplan", "demo", "--members", "500", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "COMPPLAN_THREADS must be a positive integer, got 'two'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()

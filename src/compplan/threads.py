@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from compplan.errors import InputError
+from compplan.errors import InputError, Problem
 
 T = TypeVar("T")
 X = TypeVar("X")
@@ -46,7 +46,9 @@ def thread_count() -> int:
         except ValueError:
             count = 0
         if count < 1:
-            raise InputError(f"COMPPLAN_THREADS must be a positive integer, got {text!r}")
+            raise InputError(
+                [Problem("bad_threads", f"COMPPLAN_THREADS must be a positive integer, got {text!r}", "environment")]
+            )
         return count
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
