@@ -99,8 +99,11 @@ class Volumes(Step):
     def run(self, ctx: Context) -> None:  # noqa: D102
         n = len(ctx.tree)
         o = ctx.orders
-        ctx.values["pv"] = scatter_lines(o.position, o.pv, n)
-        ctx.values["cv"] = scatter_lines(o.position, o.cv, n)
+        if o.member_pv is not None and o.member_cv is not None:  # summed by the order check
+            ctx.values["pv"], ctx.values["cv"] = o.member_pv, o.member_cv
+        else:
+            ctx.values["pv"] = scatter_lines(o.position, o.pv, n)
+            ctx.values["cv"] = scatter_lines(o.position, o.cv, n)
         ctx.values["gv"] = subtree_sum(ctx.values["pv"], ctx.tree.parent)
 
 

@@ -63,6 +63,8 @@ class OrderColumns:
     day: Int64Array
     pv: Int64Array
     cv: Int64Array
+    member_pv: Int64Array | None = None  # each member's PV and CV by position, when the check summed them
+    member_cv: Int64Array | None = None
 
 
 #: Ledger line kinds (docs/semantics.md 3.7).
@@ -458,7 +460,8 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
         bounds = (_day(period.start), _day(period.end), MAX_LINE_UNITS, MAX_TOTAL_UNITS)
         checked = tree.check_order_lines(orders.member_ids, day, pv, cv, *bounds)
         if checked is not None and checked[1] == 0:
-            return OrderColumns(checked[0], *(_read_only(c) for c in (day, pv, cv)))
+            position, _, member_pv, member_cv = checked
+            return OrderColumns(position, _read_only(day), _read_only(pv), _read_only(cv), member_pv, member_cv)
     return _check_orders(tree, orders, period, vdec)
 
 

@@ -144,28 +144,33 @@ class Genealogy:
 
     def check_order_lines(
         self, member_ids: IdArray, day: Int64Array, pv: Int64Array, cv: Int64Array, *bounds: int
-    ) -> tuple[Int64Array, int] | None:
-        """Preorder positions of order lines and how many lines have a problem, in one pass (dense ids only).
+    ) -> tuple[Int64Array, int, Int64Array, Int64Array] | None:
+        """Check order lines in one pass on every core (dense ids only).
 
         ``bounds`` are the period's first and last day, the bound of ``|pv|`` and ``|cv|`` per line and of
-        their sums (see :func:`~compplan.kernels.tree.check_order_lines`). ``None`` when the ids are not dense
-        integers: the caller then looks the ids up and checks the lines itself.
+        their sums (see :func:`~compplan.kernels.tree.check_order_lines`). Returns the preorder position of each
+        line's member, how many lines have a problem, and (when none has) each member's PV and CV by preorder
+        position. ``None`` when the ids are not dense integers: the caller then looks the ids up and checks
+        the lines itself.
         """
         if self.pairs is None or member_ids.dtype != np.int64:
             return None
-        pairs, low = self.pairs, self.index.low
+        pairs, low, n = self.pairs, self.index.low, len(self)
         start, end, max_line, max_total = bounds
         position = np.empty(len(member_ids), dtype=np.int64)
-        parts = threads.run_parts(
-            lambda r: check_order_lines(
-                member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, r[0], r[1], position
-            ),
-            threads.parts(len(member_ids)),
-        )
-        problems = sum(int(p) for p, _, _ in parts)
-        if sum(int(a) for _, a, _ in parts) > max_total or sum(int(b) for _, _, b in parts) > max_total:
+
+        def check(r: tuple[int, int]) -> tuple[int, int, int, Int64Array, Int64Array]:
+            member_pv, member_cv = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+            problems, sum_pv, sum_cv = check_order_lines(
+                member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, *r, position, member_pv, member_cv
+            )
+            return int(problems), int(sum_pv), int(sum_cv), member_pv, member_cv
+
+        parts = threads.run_parts(check, threads.parts(len(member_ids)))
+        problems = sum(p[0] for p in parts)
+        if sum(p[1] for p in parts) > max_total or sum(p[2] for p in parts) > max_total:
             problems += 1
-        return position, problems
+        return position, problems, threads.add_parts([p[3] for p in parts]), threads.add_parts([p[4] for p in parts])
 
 
 class IdIndex:

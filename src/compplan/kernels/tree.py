@@ -360,15 +360,21 @@ def position_table(table, position, enrolled_c):  # type: ignore[no-untyped-def]
 
 
 @jit
-def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, lo, hi, position):  # type: ignore[no-untyped-def]
-    """Check order lines ``[lo, hi)`` and write their members' preorder positions into ``position``.
+def check_order_lines(  # type: ignore[no-untyped-def]
+    member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, lo, hi, position, member_pv, member_cv
+):
+    """Check order lines ``[lo, hi)`` and sum their volumes per member.
+
+    Writes each line's member's preorder position into ``position`` and adds its PV and CV into ``member_pv``
+    and ``member_cv`` (by preorder position).
 
     A line has a problem when its member is unknown, its day is outside ``[start, end]`` or before the
     member's enrolment, ``|pv|`` or ``|cv|`` is above ``max_line``; the sums of ``|pv|`` and of ``|cv|``
     above ``max_total`` count as one more. Returns the number of problems and the sums of ``|pv|`` and
     ``|cv|`` over the lines without one (each at most ``max_total + max_line``, so parts add up without
     overflow in Python). Only the count matters: with any problem the caller runs the general checks, which
-    name every one.
+    name every one (and the member sums are then meaningless). The member sums ride on the same random access
+    as the check, so the volumes need no second pass over the lines.
     """
     span = pairs.shape[0] // 2
     problems = 0
@@ -382,7 +388,8 @@ def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line,
             position[i] = 0
             continue
         s = k - low
-        position[i] = pairs[2 * s]
+        p = pairs[2 * s]
+        position[i] = p
         d = day[i]
         a = pv[i]
         b = cv[i]
@@ -394,6 +401,9 @@ def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line,
         ):
             problems += 1
             continue
+        if problems == 0:  # so a member's sums stay within the total bound (after a problem they are unused)
+            member_pv[p] += a
+            member_cv[p] += b
         total_pv += abs(a)
         total_cv += abs(b)
         if total_pv > max_total or total_cv > max_total:
