@@ -298,6 +298,8 @@ class FastStartStep(BonusStep):
 
     def _basis(self, ctx: Context) -> np.ndarray:
         o, tree = ctx.orders, ctx.tree
+        if (self.days, self.basis) in o.windows:  # summed by the order check (Program.line_windows)
+            return o.windows[self.days, self.basis]
         volume = o.cv if self.basis == "cv" else o.pv
         return threads.add_parts(
             threads.run_parts(
@@ -1095,6 +1097,11 @@ class Program:
     plan: Plan
     steps: tuple[Step, ...]
     money: MoneyParams
+
+    @property
+    def line_windows(self) -> tuple[tuple[int, str], ...]:
+        """``(days, basis)`` of every fast start: the order check sums these windows on its way."""
+        return tuple(dict.fromkeys((s.days, s.basis) for s in self.steps if isinstance(s, FastStartStep)))
 
     def describe(self) -> list[str]:
         """One line per step: its name, class, what it reads and writes."""
