@@ -619,7 +619,7 @@ class PoolStep(BonusStep):
         """Total CV and the pool ``P`` in minor units."""
         from compplan.kernels.money import apply_rate
 
-        total_cv = int(ctx.orders.cv.sum())
+        total_cv = ctx.total_cv
         return total_cv, int(apply_rate(total_cv, self.share, ctx.money)) if total_cv > 0 else 0
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:
@@ -998,7 +998,7 @@ class CompanyCap(Step):
         from compplan.engine import KIND_COMPANY_CAP
 
         v, m = ctx.values, ctx.money
-        total_cv = int(ctx.orders.cv.sum())
+        total_cv = ctx.total_cv
         limit = max(0, total_cv) * self.max_share * m.mult // m.den  # exact floor with Python ints
         before = sum(int(v[c].sum()) for c in self.columns)
         report: dict[str, object] = {"limit": limit, "before": before, "after": before, "binding": before > limit}

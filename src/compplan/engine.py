@@ -110,6 +110,15 @@ class Context:
     placement: Placement | None = None
     qualified_cache: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict)  # BonusStep.qualified
 
+    @property
+    def total_cv(self) -> int:
+        """CV of all order lines (volume units), summed once per close."""
+        if "_total_cv" not in self.__dict__:
+            o = self.orders
+            self.__dict__["_total_cv"] = int((o.member_cv if o.member_cv is not None else o.cv).sum())
+        total: int = self.__dict__["_total_cv"]
+        return total
+
     def require_placement(self, step: BonusStep | None = None) -> Placement:
         """The placement tree (built by :func:`close` for plans with binary or matrix bonuses)."""
         if self.placement is None:
@@ -821,7 +830,7 @@ def close(
     if hypothetical is not None:
         hypothetical.finish(ctx)
         lap("next_rank")
-    result = _result(program, ctx, period, int(order_cols.cv.sum()), timings)
+    result = _result(program, ctx, period, ctx.total_cv, timings)
     lap("results")
     return result
 
