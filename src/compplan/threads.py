@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -29,6 +30,7 @@ MIN_PART = 100_000
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
+_pool_lock = threading.Lock()
 
 
 def thread_count() -> int:
@@ -80,10 +82,14 @@ def add_parts(arrays: list[np.ndarray]) -> np.ndarray:
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
+    """The shared pool, replaced by a bigger one when it has fewer than ``workers`` threads.
+
+    A replaced pool is not shut down: another thread (a close running at the same time) may have just looked it
+    up and still submit to it. Its threads finish their work and exit once nothing refers to it any more.
+    """
     global _pool, _pool_size
-    if _pool is None or _pool_size < workers:
-        if _pool is not None:
-            _pool.shutdown(wait=False)
-        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compplan")
-        _pool_size = workers
-    return _pool
+    with _pool_lock:
+        if _pool is None or _pool_size < workers:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compplan")
+            _pool_size = workers
+        return _pool
