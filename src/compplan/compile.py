@@ -99,11 +99,8 @@ class Volumes(Step):
     def run(self, ctx: Context) -> None:  # noqa: D102
         n = len(ctx.tree)
         o = ctx.orders
-        if o.member_pv is not None and o.member_cv is not None:  # summed by the order check
-            ctx.values["pv"], ctx.values["cv"] = o.member_pv, o.member_cv
-        else:
-            ctx.values["pv"] = scatter_lines(o.position, o.pv, n)
-            ctx.values["cv"] = scatter_lines(o.position, o.cv, n)
+        ctx.values["pv"] = scatter_lines(o.position, o.pv, n)
+        ctx.values["cv"] = scatter_lines(o.position, o.cv, n)
         ctx.values["gv"] = subtree_sum(ctx.values["pv"], ctx.tree.parent)
 
 
@@ -298,8 +295,6 @@ class FastStartStep(BonusStep):
 
     def _basis(self, ctx: Context) -> np.ndarray:
         o, tree = ctx.orders, ctx.tree
-        if (self.days, self.basis) in o.windows:  # summed by the order check (Program.line_windows)
-            return o.windows[self.days, self.basis]
         volume = o.cv if self.basis == "cv" else o.pv
         return threads.add_parts(
             threads.run_parts(
@@ -1097,11 +1092,6 @@ class Program:
     plan: Plan
     steps: tuple[Step, ...]
     money: MoneyParams
-
-    @property
-    def line_windows(self) -> tuple[tuple[int, str], ...]:
-        """``(days, basis)`` of every fast start: the order check sums these windows on its way."""
-        return tuple(dict.fromkeys((s.days, s.basis) for s in self.steps if isinstance(s, FastStartStep)))
 
     def describe(self) -> list[str]:
         """One line per step: its name, class, what it reads and writes."""

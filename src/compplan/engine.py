@@ -63,9 +63,6 @@ class OrderColumns:
     day: Int64Array
     pv: Int64Array
     cv: Int64Array
-    member_pv: Int64Array | None = None  # each member's PV and CV by position, when the check summed them
-    member_cv: Int64Array | None = None
-    windows: dict[tuple[int, str], Int64Array] = field(default_factory=dict)  # see Program.line_windows
 
 
 #: Ledger line kinds (docs/semantics.md 3.7).
@@ -456,33 +453,21 @@ class CloseResult:
         )
 
 
-def _orders(
-    tree: Genealogy, orders: Orders, period: Period, vdec: int, windows: tuple[tuple[int, str], ...] = ()
-) -> OrderColumns:
+def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> OrderColumns:
     """Check every order line against the tree, the period and the bounds; convert to plan units.
 
     With dense integer ids and volumes at the plan's decimals, one numba pass looks every line up and checks it
-    (:meth:`Genealogy.check_order_lines`), summing each member's PV and CV and the enrolment-window sums the
-    program asks for (``windows``: fast start) on the way; the day, PV and CV columns are then the caller's
-    arrays, without copies, as read-only views (a step writing into them fails instead of changing the caller's
-    orders). Any problem, or any other kind of input, takes the general checks below, which name every problem
-    with its line (the steps then sum the lines themselves).
+    (:meth:`Genealogy.check_order_lines`); the day, PV and CV columns are then the caller's arrays, without
+    copies, as read-only views (a step writing into them fails instead of changing the caller's orders). Any
+    problem, or any other kind of input, takes the general checks below, which name every problem with its line.
     """
     if orders.decimals == vdec:
         day = _day_numbers(orders.dates)
         pv, cv = orders.pv.astype(np.int64, copy=False), orders.cv.astype(np.int64, copy=False)
         bounds = (_day(period.start), _day(period.end), MAX_LINE_UNITS, MAX_TOTAL_UNITS)
-        checked = tree.check_order_lines(orders.member_ids, day, pv, cv, bounds, windows)
-        if checked is not None and checked.problems == 0:
-            return OrderColumns(
-                checked.position,
-                _read_only(day),
-                _read_only(pv),
-                _read_only(cv),
-                checked.member_pv,
-                checked.member_cv,
-                checked.windows,
-            )
+        checked = tree.check_order_lines(orders.member_ids, day, pv, cv, *bounds)
+        if checked is not None and checked[1] == 0:
+            return OrderColumns(checked[0], *(_read_only(c) for c in (day, pv, cv)))
     return _check_orders(tree, orders, period, vdec)
 
 
@@ -795,9 +780,7 @@ def close(
     if placement is not None:
         lap("placement")
     _check_enrolment(tree, period)
-    order_cols = _orders(
-        tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals, program.line_windows
-    )
+    order_cols = _orders(tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals)
     prior = _prior_state(tree, plan, state, period)
     event_cols = _events(tree, events, period, plan)
     lap("check_inputs")

@@ -7,7 +7,7 @@ come before children and every subtree is a contiguous range. Every later pass i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -143,60 +143,29 @@ class Genealogy:
         return self.index.lookup(ids)
 
     def check_order_lines(
-        self,
-        member_ids: IdArray,
-        day: Int64Array,
-        pv: Int64Array,
-        cv: Int64Array,
-        bounds: tuple[int, int, int, int],
-        windows: tuple[tuple[int, str], ...] = (),
-    ) -> CheckedLines | None:
-        """Check order lines in one pass on every core (dense ids only).
+        self, member_ids: IdArray, day: Int64Array, pv: Int64Array, cv: Int64Array, *bounds: int
+    ) -> tuple[Int64Array, int] | None:
+        """Preorder positions of order lines and how many lines have a problem, in one pass (dense ids only).
 
         ``bounds`` are the period's first and last day, the bound of ``|pv|`` and ``|cv|`` per line and of
-        their sums (see :func:`~compplan.kernels.tree.check_order_lines`); ``windows`` are ``(days, "pv" |
-        "cv")`` sums to take of each member's lines within ``days`` of its enrolment. ``None`` when the ids are
-        not dense integers: the caller then looks the ids up and checks the lines itself.
+        their sums (see :func:`~compplan.kernels.tree.check_order_lines`). ``None`` when the ids are not dense
+        integers: the caller then looks the ids up and checks the lines itself.
         """
         if self.pairs is None or member_ids.dtype != np.int64:
             return None
-        pairs, low, n = self.pairs, self.index.low, len(self)
+        pairs, low = self.pairs, self.index.low
         start, end, max_line, max_total = bounds
         position = np.empty(len(member_ids), dtype=np.int64)
-        window_days = np.array([days for days, _ in windows], dtype=np.int64)
-        window_cv = np.array([basis == "cv" for _, basis in windows], dtype=np.bool_)
-
-        def check(r: tuple[int, int]) -> tuple[int, int, int, Int64Array, Int64Array, Int64Array]:
-            member_pv, member_cv = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-            sums = np.zeros((len(windows), n), dtype=np.int64)
-            problems, sum_pv, sum_cv = check_order_lines(
-                member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, *r, position, member_pv,
-                member_cv, window_days, window_cv, sums,
-            )  # fmt: skip
-            return int(problems), int(sum_pv), int(sum_cv), member_pv, member_cv, sums
-
-        parts = threads.run_parts(check, threads.parts(len(member_ids)))
-        problems = sum(p[0] for p in parts)
-        if sum(p[1] for p in parts) > max_total or sum(p[2] for p in parts) > max_total:
-            problems += 1
-        sums = threads.add_parts([p[5] for p in parts])
-        return CheckedLines(
-            position,
-            problems,
-            threads.add_parts([p[3] for p in parts]),
-            threads.add_parts([p[4] for p in parts]),
-            {window: sums[w] for w, window in enumerate(windows)},
+        parts = threads.run_parts(
+            lambda r: check_order_lines(
+                member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, r[0], r[1], position
+            ),
+            threads.parts(len(member_ids)),
         )
-
-
-class CheckedLines(NamedTuple):
-    """What :meth:`Genealogy.check_order_lines` returns; the sums are meaningless when ``problems > 0``."""
-
-    position: Int64Array  # preorder position of each line's member
-    problems: int
-    member_pv: Int64Array  # by preorder position
-    member_cv: Int64Array
-    windows: dict[tuple[int, str], Int64Array]  # (days, basis) -> each member's sum within days of enrolment
+        problems = sum(int(p) for p, _, _ in parts)
+        if sum(int(a) for _, a, _ in parts) > max_total or sum(int(b) for _, _, b in parts) > max_total:
+            problems += 1
+        return position, problems
 
 
 class IdIndex:

@@ -360,39 +360,15 @@ def position_table(table, position, enrolled_c):  # type: ignore[no-untyped-def]
 
 
 @jit
-def check_order_lines(  # type: ignore[no-untyped-def]
-    member_ids,
-    low,
-    pairs,
-    day,
-    pv,
-    cv,
-    start,
-    end,
-    max_line,
-    max_total,
-    lo,
-    hi,
-    position,
-    member_pv,
-    member_cv,
-    window_days,
-    window_cv,
-    window_sums,
-):
-    """Check order lines ``[lo, hi)`` and sum their volumes per member.
-
-    Writes each line's member's preorder position into ``position`` and adds its PV and CV into ``member_pv``
-    and ``member_cv`` (by preorder position). For each window ``w`` it also adds the line's CV (``window_cv[w]``)
-    or PV into ``window_sums[w]`` when ``0 <= day - enrolment day < window_days[w]`` (fast start's basis).
+def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, lo, hi, position):  # type: ignore[no-untyped-def]
+    """Check order lines ``[lo, hi)`` and write their members' preorder positions into ``position``.
 
     A line has a problem when its member is unknown, its day is outside ``[start, end]`` or before the
     member's enrolment, ``|pv|`` or ``|cv|`` is above ``max_line``; the sums of ``|pv|`` and of ``|cv|``
     above ``max_total`` count as one more. Returns the number of problems and the sums of ``|pv|`` and
     ``|cv|`` over the lines without one (each at most ``max_total + max_line``, so parts add up without
     overflow in Python). Only the count matters: with any problem the caller runs the general checks, which
-    name every one (and the member sums are then meaningless). The member sums ride on the same random access
-    as the check, so the volumes need no second pass over the lines.
+    name every one.
     """
     span = pairs.shape[0] // 2
     problems = 0
@@ -406,8 +382,7 @@ def check_order_lines(  # type: ignore[no-untyped-def]
             position[i] = 0
             continue
         s = k - low
-        p = pairs[2 * s]
-        position[i] = p
+        position[i] = pairs[2 * s]
         d = day[i]
         a = pv[i]
         b = cv[i]
@@ -419,13 +394,6 @@ def check_order_lines(  # type: ignore[no-untyped-def]
         ):
             problems += 1
             continue
-        if problems == 0:  # so a member's sums stay within the total bound (after a problem they are unused)
-            member_pv[p] += a
-            member_cv[p] += b
-            for w in range(window_days.shape[0]):
-                age = d - pairs[2 * s + 1]
-                if age < window_days[w]:  # age >= 0: checked above
-                    window_sums[w, p] += b if window_cv[w] else a
         total_pv += abs(a)
         total_cv += abs(b)
         if total_pv > max_total or total_cv > max_total:
