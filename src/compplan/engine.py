@@ -111,8 +111,7 @@ class Context:
     def total_cv(self) -> int:
         """CV of all order lines (volume units), summed once per close."""
         if "_total_cv" not in self.__dict__:
-            o = self.orders
-            self.__dict__["_total_cv"] = int((o.member_cv if o.member_cv is not None else o.cv).sum())
+            self.__dict__["_total_cv"] = int(self.orders.cv.sum())
         total: int = self.__dict__["_total_cv"]
         return total
 

@@ -125,7 +125,7 @@ class Genealogy:
             del parent_by_input, sponsor_rows, found
             enrolled_c = enrolled_in[perm]
         del enrolled_in
-        order, position, parent_pos, end, depth, enrolled, visited = kt.relabel(parent, enrolled_c)
+        order, position, parent_pos, end, depth, enrolled, visited = _relabel(parent, enrolled_c)
         if visited < n:
             _report_cycles(parent, position, ids, perm, members, problems)
             problems.raise_if_any(InputError, title=f"{members.source}: the sponsor tree has a cycle")
@@ -223,6 +223,20 @@ def _dense_parents(
         threads.parts(n),
     )
     return parent, enrolled_c, sum(unknown)
+
+
+def _relabel(parent: Int64Array, enrolled: Int64Array) -> tuple[Any, ...]:
+    """:func:`~compplan.kernels.tree.relabel`: the walk on one core, the inverse permutation in parts."""
+    n = len(parent)
+    first, kids = kt.children_lists(parent)
+    order, parent_pos, end, depth, visited = kt.walk_order(parent, first, kids)
+    del first, kids
+    position = np.full(n, -1, dtype=np.int64)
+    enrolled_pos = np.empty(n, dtype=np.int64)
+    threads.run_parts(
+        lambda r: kt.inverse_gather_range(order, *r, position, enrolled, enrolled_pos), threads.parts(visited)
+    )
+    return order, position, parent_pos, end, depth, enrolled_pos, visited
 
 
 def _days(dates: np.ndarray) -> Int64Array:

@@ -203,56 +203,78 @@ def walk(parent, first, kids):  # type: ignore[no-untyped-def]
     """Depth-first preorder from every root (``parent < 0``, in index order) over :func:`children_lists`.
 
     Returns ``order, position, parent_pos, end, depth`` (as :func:`preorder` and :func:`tree_arrays`) and the
-    number of nodes reached. The walk is a chain of dependent memory accesses (the next node comes out of the
-    current node's children list), so it is kept short: each list entry carries the child's own list bounds, so
-    a leaf costs the walk no memory access at all, and an inner node one (its list). The parent position and
-    depth come from the walk (``path`` holds the positions of the current node's ancestors by depth) and a
-    subtree's end is set when the walk leaves it.
+    number of nodes reached: :func:`walk_order`, then ``position`` as the inverse of ``order`` in one pass.
+    """
+    order, parent_pos, end, depth, visited = walk_order(parent, first, kids)
+    position = np.full(parent.shape[0], -1, dtype=np.int64)
+    inverse_range(order, 0, visited, position)
+    return order, position, parent_pos, end, depth, visited
+
+
+@jit
+def walk_order(parent, first, kids):  # type: ignore[no-untyped-def]
+    """:func:`walk` without ``position``: ``order, parent_pos, end, depth, visited``.
+
+    The walk is a chain of dependent memory accesses (the next node comes out of the current node's children
+    list), so it does as little as it can: an open frame per depth holds a node's position and its place in its
+    children list (each entry carries the child's own list bounds, so entering a child costs one memory access,
+    its list); parent position and depth come from the frames, a subtree's end is set when its frame closes,
+    and every write but ``end`` is sequential. ``position`` (a random write per node, 30% of the walk) is left
+    to :func:`inverse_range`, which can run in parts.
     """
     n = parent.shape[0]
     order = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
     parent_pos = np.empty(n, dtype=np.int64)
     end = np.empty(n, dtype=np.int64)
     depth = np.empty(n, dtype=np.int64)
-    stack = np.empty(4 * n, dtype=np.int32)  # per entry: node, start and end of its list, depth
-    path = np.empty(n, dtype=np.int64)
-    length = 0  # ancestors on the path
+    frame = np.empty(n, dtype=np.int64)  # per open frame (one per depth): the node's position,
+    cursor = np.empty(n, dtype=np.int64)  # its next children-list entry (x3)
+    stop = np.empty(n, dtype=np.int64)  # and the end of its list (x3)
     visited = 0
     for root in range(n):
         if parent[root] >= 0:
             continue
-        stack[0] = root
-        stack[1] = first[root]
-        stack[2] = first[root + 1]
-        stack[3] = 0
-        top = 1
-        while top > 0:
-            top -= 1
-            t = 4 * top
-            v, lo, hi, d = int(stack[t]), int(stack[t + 1]), int(stack[t + 2]), int(stack[t + 3])
-            pos = visited
-            visited += 1
-            while length > d:  # the walk leaves these subtrees
-                length -= 1
-                end[path[length]] = pos
-            order[pos] = v
-            position[v] = pos
-            depth[pos] = d
-            parent_pos[pos] = path[d - 1] if d > 0 else -1
-            path[length] = pos
-            length += 1
-            for k in range(3 * (hi - 1), 3 * lo - 1, -3):  # reversed, so the smallest pops first
-                t = 4 * top
-                stack[t] = kids[k]
-                stack[t + 1] = kids[k + 1]
-                stack[t + 2] = kids[k + 2]
-                stack[t + 3] = d + 1
+        order[visited] = root
+        parent_pos[visited] = -1
+        depth[visited] = 0
+        top = 0
+        frame[0] = visited
+        cursor[0] = 3 * first[root]
+        stop[0] = 3 * first[root + 1]
+        visited += 1
+        while top >= 0:
+            k = cursor[top]
+            if k < stop[top]:
+                cursor[top] = k + 3
+                pos = visited
+                visited += 1
+                order[pos] = kids[k]
+                parent_pos[pos] = frame[top]
                 top += 1
-    while length > 0:
-        length -= 1
-        end[path[length]] = visited
-    return order, position, parent_pos, end, depth, visited
+                depth[pos] = top
+                frame[top] = pos
+                cursor[top] = 3 * kids[k + 1]
+                stop[top] = 3 * kids[k + 2]
+            else:
+                end[frame[top]] = visited
+                top -= 1
+    return order, parent_pos, end, depth, visited
+
+
+@jit
+def inverse_range(order, lo, hi, position):  # type: ignore[no-untyped-def]
+    """``position[order[pos]] = pos`` for ``pos`` in ``[lo, hi)`` (parts write disjoint entries)."""
+    for pos in range(lo, hi):
+        position[order[pos]] = pos
+
+
+@jit
+def inverse_gather_range(order, lo, hi, position, values, values_pos):  # type: ignore[no-untyped-def]
+    """:func:`inverse_range`, and ``values_pos[pos] = values[order[pos]]`` (a per-node value put in preorder)."""
+    for pos in range(lo, hi):
+        v = order[pos]
+        position[v] = pos
+        values_pos[pos] = values[v]
 
 
 @jit
