@@ -226,9 +226,12 @@ def _dense_parents(
 
 
 def _relabel(parent: Int64Array, enrolled: Int64Array) -> tuple[Any, ...]:
-    """:func:`~compplan.kernels.tree.relabel`: the walk on one core, the inverse permutation in parts."""
+    """:func:`~compplan.kernels.tree.relabel` on every core but for the walk itself.
+
+    The children lists and the inverse permutation run in parts; the preorder walk is one chain.
+    """
     n = len(parent)
-    first, kids = kt.children_lists(parent)
+    first, kids = _children_lists(parent)
     order, parent_pos, end, depth, visited = kt.walk_order(parent, first, kids)
     del first, kids
     position = np.full(n, -1, dtype=np.int64)
@@ -237,6 +240,18 @@ def _relabel(parent: Int64Array, enrolled: Int64Array) -> tuple[Any, ...]:
         lambda r: kt.inverse_gather_range(order, *r, position, enrolled, enrolled_pos), threads.parts(visited)
     )
     return order, position, parent_pos, end, depth, enrolled_pos, visited
+
+
+def _children_lists(parent: Int64Array) -> tuple[Int64Array, np.ndarray]:
+    """:func:`~compplan.kernels.tree.children_lists` in parts (each part counts and fills its own children)."""
+    n = len(parent)
+    ranges = threads.parts(n)
+    counts = np.zeros((len(ranges), n + 1), dtype=np.int64)
+    threads.run_parts(lambda k: kt.child_counts(parent, *ranges[k], counts[k]), range(len(ranges)))
+    first, starts = kt.list_starts(counts)
+    kids = np.empty(max(3 * int(first[n]), 1), dtype=np.int32)
+    threads.run_parts(lambda k: kt.fill_children(parent, first, starts[k], *ranges[k], kids), range(len(ranges)))
+    return first, kids
 
 
 def _days(dates: np.ndarray) -> Int64Array:

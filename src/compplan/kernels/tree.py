@@ -176,26 +176,57 @@ def children_lists(parent):  # type: ignore[no-untyped-def]
 
     Returns ``first`` (the list of ``v`` is entries ``first[v]..first[v + 1]``) and ``kids``: three int32 per
     entry, the child and the bounds of the child's own list (int32 halves the temporaries: n < 2**31).
+    :func:`child_counts`, :func:`list_starts` and :func:`fill_children` are its steps, for running in parts.
     """
     n = parent.shape[0]
-    first = np.zeros(n + 1, dtype=np.int64)
-    for v in range(n):
-        p = parent[v]
-        if p >= 0:
-            first[p + 1] += 1
-    for v in range(n):
-        first[v + 1] += first[v]
-    fill = first[:n].copy()
+    counts = np.zeros((1, n + 1), dtype=np.int64)
+    child_counts(parent, 0, n, counts[0])
+    first, starts = list_starts(counts)
     kids = np.empty(max(3 * first[n], 1), dtype=np.int32)
-    for v in range(n):
+    fill_children(parent, first, starts[0], 0, n, kids)
+    return first, kids
+
+
+@jit
+def child_counts(parent, lo, hi, counts):  # type: ignore[no-untyped-def]
+    """``counts[p + 1] += 1`` for each node of ``[lo, hi)`` with parent ``p``."""
+    for v in range(lo, hi):
         p = parent[v]
         if p >= 0:
-            k = 3 * fill[p]
-            fill[p] += 1
+            counts[p + 1] += 1
+
+
+@jit
+def list_starts(counts):  # type: ignore[no-untyped-def]
+    """From per-part :func:`child_counts` (``counts[part]``): ``first`` and each part's first entry per node.
+
+    A node's list holds the children of part 0, then those of part 1, ...: children in increasing index.
+    """
+    parts, size = counts.shape
+    n = size - 1
+    first = np.empty(n + 1, dtype=np.int64)
+    starts = np.empty((parts, n), dtype=np.int64)
+    running = 0
+    for v in range(n):
+        first[v] = running
+        for k in range(parts):
+            starts[k, v] = running
+            running += counts[k, v + 1]
+    first[n] = running
+    return first, starts
+
+
+@jit
+def fill_children(parent, first, start, lo, hi, kids):  # type: ignore[no-untyped-def]
+    """Write the list entries of the nodes ``[lo, hi)`` (``start[p]``: this part's next entry of ``p``)."""
+    for v in range(lo, hi):
+        p = parent[v]
+        if p >= 0:
+            k = 3 * start[p]
+            start[p] += 1
             kids[k] = v
             kids[k + 1] = first[v]
             kids[k + 2] = first[v + 1]
-    return first, kids
 
 
 @jit
