@@ -296,9 +296,13 @@ class FastStartStep(BonusStep):
     def _basis(self, ctx: Context) -> np.ndarray:
         o, tree = ctx.orders, ctx.tree
         volume = o.cv if self.basis == "cv" else o.pv
+        # a line of the period (day >= period start) is in a member's window only if it enrolled after this
+        candidate = tree.enrolled > ctx.period_start - self.days
         return threads.add_parts(
             threads.run_parts(
-                lambda r: scatter_add_window(o.position, o.day, tree.enrolled, self.days, volume, len(tree), *r),
+                lambda r: scatter_add_window(
+                    o.position, o.day, tree.enrolled, self.days, volume, len(tree), *r, candidate
+                ),
                 threads.parts(len(o.position)),
             )
         )

@@ -457,15 +457,18 @@ def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line,
 
 
 @jit
-def scatter_add_window(index, day, start, days, values, n, lo, hi):  # type: ignore[no-untyped-def]
+def scatter_add_window(index, day, start, days, values, n, lo, hi, candidate):  # type: ignore[no-untyped-def]
     """Fast start's basis: ``out[index[i]] += values[i]`` over the lines ``[lo, hi)`` in the window.
 
-    A line is in the window when ``0 <= day[i] - start[index[i]] < days``.
+    A line is in the window when ``0 <= day[i] - start[index[i]] < days``. ``candidate`` marks the members that
+    can have such a line at all (enrolled recently enough): one byte per member, so the test stays in cache
+    and only their lines read ``start`` and write ``out``.
     """
     out = np.zeros(n, dtype=np.int64)
     for i in range(lo, hi):
         j = index[i]
-        age = day[i] - start[j]
-        if age >= 0 and age < days:
-            out[j] += values[i]
+        if candidate[j]:
+            age = day[i] - start[j]
+            if age >= 0 and age < days:
+                out[j] += values[i]
     return out
