@@ -681,12 +681,10 @@ class PoolStep(BonusStep):
         if pool > 0 and total_shares > 0:
             canon = ctx.tree.order[who]
             who = who[np.argsort(canon, kind="stable")]  # canonical member order
-            parts = [(pool * int(owned[p]), int(p)) for p in who.tolist()]  # Python ints: no overflow
-            amounts = [x // total_shares for x, _ in parts]
-            left = pool - sum(amounts)
-            ranked = sorted(range(len(parts)), key=lambda i: -(parts[i][0] % total_shares))  # stable: canonical ties
-            for i in ranked[:left]:
-                amounts[i] += 1
+            amounts, remainders = _scale_exactly(owned[who], pool, total_shares)  # pool * shares / total
+            left = pool - int(amounts.sum())
+            ranked = np.argsort(-remainders, kind="stable")  # largest remainder first; ties in canonical order
+            amounts[ranked[:left]] += 1
             column[who] = amounts
             if ctx.ledger is not None:
                 paid = np.nonzero(column[who])[0]
