@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import bench_close as bc  # noqa: E402
 import duckdb_baseline as ddb  # noqa: E402
+from compplan import threads  # noqa: E402
 
 DEFAULT_SIZES = [10_000, 100_000, 1_000_000, 10_000_000]
 HUGE = 30_000_000
@@ -229,7 +230,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Command: `{result['command']}`  ",
         f"Machine: {m['cpus']} CPUs, {m['memory_gb']:.0f} GiB, Python {m['python']}, numpy {m['numpy']}, "
-        f"numba {m['numba']}; started {result['started']}, load average at start {result['load_start']:.2f}.",
+        f"numba {m['numba']}, compplan threads {m.get('compplan_threads', 1)}, commit {m.get('git_commit', '?')}; "
+        f"started {result['started']}, load average at start {result['load_start']:.2f}.",
         "",
     ]
     for shape, rows in result["shapes"].items():
@@ -293,6 +295,10 @@ def machine() -> dict[str, Any]:
         "memory_gb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30,
         "numpy": np.__version__,
         "numba": numba.__version__,
+        "compplan_threads": threads.thread_count(),
+        "git_commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
+        ).stdout.strip(),
     }
 
 
