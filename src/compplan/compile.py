@@ -1065,8 +1065,14 @@ class Totals(Step):
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         total = np.zeros(len(ctx.tree), dtype=np.int64)
-        for c in self.columns:
-            total += ctx.values[c]
+        columns = [ctx.values[c] for c in self.columns]
+
+        def add(r: tuple[int, int]) -> None:  # numpy releases the GIL: parts add on every core
+            part = total[r[0] : r[1]]
+            for column in columns:
+                np.add(part, column[r[0] : r[1]], out=part)
+
+        threads.run_parts(add, threads.parts(len(total)))
         ctx.values["total"] = total
 
 
