@@ -379,10 +379,12 @@ class RankAdvancementStep(BonusStep):
         column = np.zeros(len(h0), dtype=np.int64)
         members: list[np.ndarray] = []
         ranks: list[np.ndarray] = []
+        promoted = np.nonzero(h1 > h0)[0]  # only they can reach a rank: the per-rank tests run on them alone
+        p0, p1 = h0[promoted], h1[promoted]
         for r in range(1, len(self.cash)):
             if self.cash[r] == 0 and self.award[r] is None:
                 continue
-            who = np.nonzero(self._reached(h0, h1, r))[0]
+            who = promoted[self._reached(p0, p1, r)]
             if self.cash[r]:
                 column[who] += self.cash[r]
                 members.append(who)
