@@ -677,13 +677,14 @@ class PoolStep(BonusStep):
         n = len(ctx.tree)
         column = np.zeros(n, dtype=np.int64)
         total_cv, pool = self._pool(ctx)
-        owned = np.where(self.qualified(ctx), self.shares[ctx.values["rank"]], 0)
-        who = np.nonzero(owned > 0)[0]
-        total_shares = int(owned[who].sum())
+        rank = ctx.values["rank"]
+        who = np.nonzero(self.qualified(ctx) & (self.shares > 0)[rank])[0]  # share holders
+        total_shares = int(self.shares[rank[who]].sum())
         if pool > 0 and total_shares > 0:
             canon = ctx.tree.order[who]
             who = who[np.argsort(canon, kind="stable")]  # canonical member order
-            amounts, remainders = _scale_exactly(owned[who], pool, total_shares)  # pool * shares / total
+            owned = self.shares[rank[who]]
+            amounts, remainders = _scale_exactly(owned, pool, total_shares)  # pool * shares / total
             left = pool - int(amounts.sum())
             ranked = np.argsort(-remainders, kind="stable")  # largest remainder first; ties in canonical order
             amounts[ranked[:left]] += 1
