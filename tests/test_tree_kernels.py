@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from compplan import InputError, Members, Orders, Period
 from compplan.engine import _check_orders, _orders
-from compplan.genealogy import Genealogy
+from compplan.genealogy import Genealogy, _relabel
 from compplan.inputs import MAX_LINE_UNITS
 from compplan.kernels.tree import preorder, relabel, tree_arrays
 
@@ -31,6 +31,11 @@ def test_relabel_equals_preorder_and_tree_arrays(data: st.DataObject) -> None:
     got = relabel(parent, values)
     assert got[6] == visited
     assert np.array_equal(got[1], position)  # -1 for members on or under a cycle
+    in_parts = _relabel(parent, values)  # children lists and inverse in parts (tests/conftest.py: parts of 1)
+    assert in_parts[6] == visited
+    assert np.array_equal(in_parts[1], position)
+    for k in (0, 2, 3, 4, 5):  # by preorder position: set for the reached positions only
+        assert np.array_equal(in_parts[k][:visited], got[k][:visited])
     if visited == n:
         parent_pos, end, depth = tree_arrays(order, position, parent)
         for want, have in zip((order, position, parent_pos, end, depth, values[order]), got[:6], strict=True):
