@@ -308,24 +308,20 @@ class FastStartStep(BonusStep):
         )
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        tree, basis, qualified = ctx.tree, self._basis(ctx), self.qualified(ctx)
-        everyone = _everyone(len(tree))
+        parent, basis, qualified = ctx.tree.parent, self._basis(ctx), self.qualified(ctx)
         ctx.run_bonus(
             self,
             lambda lo, hi, t, led, s, e: kb.fast_start(
-                tree.parent, tree.depth, everyone, lo, hi, basis, qualified, self.rates, ctx.money, t, led, s, e
+                parent, lo, hi, basis, qualified, self.rates, ctx.money, t, led, s, e
             ),
             ranged=True,
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
-        tree, basis, ok = ctx.tree, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
-        n = len(tree)
+        parent, basis, ok = ctx.tree.parent, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
+        n = len(parent)
         return kh.totals_only(
-            n,
-            lambda t, led, s, e: kb.fast_start(
-                tree.parent, tree.depth, _everyone(n), 0, n, basis, ok, self.rates, ctx.money, t, led, s, e
-            ),
+            n, lambda t, led, s, e: kb.fast_start(parent, 0, n, basis, ok, self.rates, ctx.money, t, led, s, e)
         )
 
 

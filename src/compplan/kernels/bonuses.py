@@ -136,24 +136,21 @@ def _path_start(parent, depth, counted, lo):  # type: ignore[no-untyped-def]
 
 
 @jit
-def fast_start(parent, depth, counted, lo, hi, basis, qualified, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
+def fast_start(parent, lo, hi, basis, qualified, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
     """Pay the ``g``-th enroller ``rates[g - 1]`` of a new member's fast-start basis; no compression.
 
-    Sources in ``[lo, hi)``; the generations are the ``counted`` ancestors, which are all of them (see
-    :func:`unilevel`).
+    Sources in ``[lo, hi)``. Only new members have a basis and the generations are few, so each source simply
+    climbs its parents (cheaper here than a pass over every member with :func:`_path_push`).
     """
     generations = rates.shape[0]
-    stack, below = _path_start(parent, depth, counted, lo)
     lines = 0
     for s in range(lo, hi):
-        c = _path_push(depth[s], s, counted[s], stack, below)
         b = basis[s]
         if b == 0:
             continue
-        j = c - 1
+        u = parent[s]
         g = 0
-        while j >= 0 and g < generations:
-            u = stack[j]
+        while u >= 0 and g < generations:
             if qualified[u]:
                 amount = apply_rate(b, rates[g], money)
                 if amount != 0:
@@ -162,7 +159,7 @@ def fast_start(parent, depth, counted, lo, hi, basis, qualified, rates, money, t
                         if emit:
                             _emit(ledger, lines, u, s, g + 1, b, rates[g], amount)
                         lines += 1
-            j -= 1
+            u = parent[u]
             g += 1
     return lines
 
