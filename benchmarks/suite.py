@@ -55,6 +55,22 @@ HUGE = 30_000_000
 PERIOD = "2026-10"
 
 
+def calibration() -> float:
+    """Seconds for 10M iterations of a plain Python loop, best of 3: the machine's speed at the moment.
+
+    The VM's speed drifts (other guests on the host): a quiet machine does this in ~0.6 s, a busy one in 1.5 s.
+    Stored at the start and the end of a run so that runs can be compared.
+    """
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def load() -> float:
     """The 1-minute load average (other jobs share the machine)."""
     return os.getloadavg()[0]
@@ -231,7 +247,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"Command: `{result['command']}`  ",
         f"Machine: {m['cpus']} CPUs, {m['memory_gb']:.0f} GiB, Python {m['python']}, numpy {m['numpy']}, "
         f"numba {m['numba']}, compplan threads {m.get('compplan_threads', 1)}, commit {m.get('git_commit', '?')}; "
-        f"started {result['started']}, load average at start {result['load_start']:.2f}.",
+        f"started {result['started']}, load average at start {result['load_start']:.2f}; machine speed "
+        f"(10M-iteration Python loop, quiet machine ~0.6 s): {result.get('calibration_start_s', 0):.2f} s at the "
+        f"start, {result.get('calibration_end_s', 0):.2f} s at the end.",
         "",
     ]
     for shape, rows in result["shapes"].items():
@@ -354,6 +372,7 @@ def main() -> None:
         "machine": machine(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "load_start": load(),
+        "calibration_start_s": calibration(),
         "shapes": {},
     }
     with tempfile.TemporaryDirectory(prefix="compplan-suite-cache-") as cache:
@@ -383,6 +402,7 @@ def main() -> None:
                 rows.append(row)
                 print(json.dumps({"shape": shape, **row}, default=float), file=sys.stderr)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    result["calibration_end_s"] = calibration()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     text = markdown(result)
