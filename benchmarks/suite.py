@@ -58,8 +58,8 @@ PERIOD = "2026-10"
 def calibration() -> float:
     """Seconds for 10M iterations of a plain Python loop, best of 3: the machine's speed at the moment.
 
-    The VM's speed drifts (other guests on the host): a quiet machine does this in ~0.6 s, a busy one in 1.5 s.
-    Stored at the start and the end of a run so that runs can be compared.
+    The VM's speed drifts (other guests on the host); stored at the start and the end of a run so that runs can
+    be compared. It measures the core, not the memory system, so it catches only part of the drift.
     """
     best = float("inf")
     for _ in range(3):
@@ -248,7 +248,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"Machine: {m['cpus']} CPUs, {m['memory_gb']:.0f} GiB, Python {m['python']}, numpy {m['numpy']}, "
         f"numba {m['numba']}, compplan threads {m.get('compplan_threads', 1)}, commit {m.get('git_commit', '?')}; "
         f"started {result['started']}, load average at start {result['load_start']:.2f}; machine speed "
-        f"(10M-iteration Python loop, quiet machine ~0.6 s): {result.get('calibration_start_s', 0):.2f} s at the "
+        f"(10M-iteration Python loop, lower is faster): {result.get('calibration_start_s', 0):.2f} s at the "
         f"start, {result.get('calibration_end_s', 0):.2f} s at the end.",
         "",
     ]
