@@ -99,9 +99,13 @@ class Volumes(Step):
     def run(self, ctx: Context) -> None:  # noqa: D102
         n = len(ctx.tree)
         o = ctx.orders
-        ctx.values["pv"] = scatter_lines(o.position, o.pv, n)
-        ctx.values["cv"] = scatter_lines(o.position, o.cv, n)
-        ctx.values["gv"] = subtree_sum(ctx.values["pv"], ctx.tree.parent)
+        if threads.thread_count() >= 2 and len(threads.parts(len(o.position))) >= 2:
+            # one whole column per thread: no per-part outputs to allocate and add up
+            pv, cv = threads.run_parts(lambda values: scatter_add(o.position, values, n), [o.pv, o.cv])
+        else:
+            pv, cv = scatter_lines(o.position, o.pv, n), scatter_lines(o.position, o.cv, n)
+        ctx.values["pv"], ctx.values["cv"] = pv, cv
+        ctx.values["gv"] = subtree_sum(pv, ctx.tree.parent)
 
 
 @dataclass(frozen=True)
