@@ -154,7 +154,7 @@ def test_one_qualification_shared_by_bonuses_is_not_changed_by_them() -> None:
 
 def test_relabel_in_parts_names_every_cycle() -> None:
     """Children lists and the inverse permutation in parts: a forest with two cycles and a member cut off below
-    one still names each cycle's members, and a forest without cycles relabels as the one-core kernel does."""
+    one still names each cycle's members, and a forest without cycles relabels as the plain preorder does."""
     ids = list(range(1, 13))
     sponsors: list[int | None] = [None, 1, 1, 2, 6, 7, 5, None, 9, 9, 8, 4]  # 5 -> 6 -> 7 -> 5; 9 is its own
     members = Members.from_columns(ids, sponsors, ["2025-01-01"] * 12)
@@ -167,7 +167,8 @@ def test_relabel_in_parts_names_every_cycle() -> None:
     ok = [None, 1, 1, 2, 2, 3, None, 7, 8, 8, 1, 4]
     tree = Genealogy.build(Members.from_columns(ids, ok, ["2025-01-01"] * 12))
     parent = np.array([-1 if s is None else s - 1 for s in ok], dtype=np.int64)
-    order_, position, parent_pos, end, depth, _, visited = kt.relabel(parent, np.zeros(12, dtype=np.int64))
+    order_, position, visited = kt.preorder(parent)  # the one-core preorder and tree arrays, as the oracle
+    parent_pos, end, depth = kt.tree_arrays(order_, position, parent)
     assert visited == 12
     assert np.array_equal(tree.order, order_) and np.array_equal(tree.position, position)
     assert np.array_equal(tree.parent, parent_pos) and np.array_equal(tree.end, end)

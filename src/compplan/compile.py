@@ -24,7 +24,7 @@ from compplan.kernels import hypothetical as kh
 from compplan.kernels import ranks as kr
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity
-from compplan.kernels.tree import boundary_ancestors, scatter_add, scatter_add_range, scatter_add_window, subtree_sum
+from compplan.kernels.tree import boundary_ancestors, scatter_add, scatter_add_window, subtree_sum
 from compplan.money import RATE_SCALE, format_units
 from compplan.spec.models import (
     Action,
@@ -99,11 +99,11 @@ class Volumes(Step):
     def run(self, ctx: Context) -> None:  # noqa: D102
         n = len(ctx.tree)
         o = ctx.orders
-        if threads.thread_count() >= 2 and len(threads.parts(len(o.position))) >= 2:
-            # one whole column per thread: no per-part outputs to allocate and add up
-            pv, cv = threads.run_parts(lambda values: scatter_add(o.position, values, n), [o.pv, o.cv])
-        else:
-            pv, cv = scatter_lines(o.position, o.pv, n), scatter_lines(o.position, o.cv, n)
+        # one whole column per thread (no per-part outputs to allocate and add up); one after the other when
+        # the lines are too few to be worth a thread
+        pv, cv = threads.run_parts(
+            lambda values: scatter_add(o.position, values, n), [o.pv, o.cv], worth=len(o.position) >= threads.MIN_PART
+        )
         ctx.values["pv"], ctx.values["cv"] = pv, cv
         ctx.values["gv"] = subtree_sum(pv, ctx.tree.parent)
 
@@ -270,13 +270,6 @@ def _levels_at_rank(
         lambda t, led, s, e: kb.unilevel(
             parent, depth, _everyone(len(parent)), 0, len(parent), basis, alt_ok, alt_rank, rates, money, t, led, s, e
         ),
-    )
-
-
-def scatter_lines(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """``out[index[i]] += values[i]`` over many lines (order lines), exactly, on every core."""
-    return threads.add_parts(
-        threads.run_parts(lambda r: scatter_add_range(index, values, n, *r), threads.parts(len(index)))
     )
 
 

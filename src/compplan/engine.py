@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -107,13 +108,10 @@ class Context:
     placement: Placement | None = None
     qualified_cache: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict)  # BonusStep.qualified
 
-    @property
+    @cached_property
     def total_cv(self) -> int:
         """CV of all order lines (volume units), summed once per close."""
-        if "_total_cv" not in self.__dict__:
-            self.__dict__["_total_cv"] = int(self.orders.cv.sum())
-        total: int = self.__dict__["_total_cv"]
-        return total
+        return int(self.orders.cv.sum())
 
     def require_placement(self, step: BonusStep | None = None) -> Placement:
         """The placement tree (built by :func:`close` for plans with binary or matrix bonuses)."""

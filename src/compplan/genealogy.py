@@ -226,9 +226,12 @@ def _dense_parents(
 
 
 def _relabel(parent: Int64Array, enrolled: Int64Array) -> tuple[Any, ...]:
-    """:func:`~compplan.kernels.tree.relabel` on every core but for the walk itself.
+    """Relabel a forest (parents by canonical row, ``-1`` for a root) into depth-first preorder.
 
-    The children lists and the inverse permutation run in parts; the preorder walk is one chain.
+    Returns ``order, position, parent_pos, end, depth`` (as :func:`~compplan.kernels.tree.preorder` and
+    :func:`~compplan.kernels.tree.tree_arrays` give them), ``enrolled`` in preorder, and the number of members
+    reached (``< n``: a cycle; the arrays by preorder position are then set for the reached ones only). The
+    children lists and the inverse permutation run in parts on every core; the walk is one chain.
     """
     n = len(parent)
     first, kids = _children_lists(parent)

@@ -64,9 +64,13 @@ def parts(n: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def run_parts(fn: Callable[[X], T], items: Sequence[X]) -> list[T]:
-    """``[fn(item) for item in items]``, the items after the first on pool threads."""
-    if len(items) <= 1:
+def run_parts(fn: Callable[[X], T], items: Sequence[X], worth: bool = True) -> list[T]:
+    """``[fn(item) for item in items]``, the items after the first on pool threads.
+
+    One after the other on the calling thread when there is one item, one thread (:func:`thread_count`), or
+    the caller says the work is not ``worth`` a thread.
+    """
+    if len(items) <= 1 or not worth or thread_count() < 2:
         return [fn(item) for item in items]
     futures = [_executor(len(items) - 1).submit(fn, item) for item in items[1:]]
     first = fn(items[0])  # the calling thread takes the first part

@@ -131,43 +131,10 @@ def boundary_ancestors(parent, bounds):  # type: ignore[no-untyped-def]
 @jit
 def scatter_add(index, values, n):  # type: ignore[no-untyped-def]
     """``out[index[i]] += values[i]`` exactly in int64 (``np.bincount`` would go through float64)."""
-    return scatter_add_range(index, values, n, 0, index.shape[0])
-
-
-@jit
-def scatter_add_range(index, values, n, lo, hi):  # type: ignore[no-untyped-def]
-    """:func:`scatter_add` of the items ``[lo, hi)`` only."""
     out = np.zeros(n, dtype=np.int64)
-    for i in range(lo, hi):
+    for i in range(index.shape[0]):
         out[index[i]] += values[i]
     return out
-
-
-@jit
-def relabel(parent, enrolled):  # type: ignore[no-untyped-def]
-    """:func:`preorder` and :func:`tree_arrays` in one depth-first walk, which also orders ``enrolled``.
-
-    Parameters
-    ----------
-    parent : int64[n]
-        Parent of each node by input index, ``-1`` for a root (children and roots visited in increasing index).
-    enrolled : int64[n]
-        A per-node value (the enrolment day) to put in preorder.
-
-    Returns
-    -------
-    order, position, parent_pos, end, depth, enrolled_pos : int64[n]
-        As :func:`preorder` and :func:`tree_arrays` return them; ``enrolled_pos[pos] = enrolled[order[pos]]``.
-    visited : int
-        Number of reachable nodes; ``< n`` means there is a cycle (the other arrays are then incomplete).
-    """
-    first, kids = children_lists(parent)
-    order, position, parent_pos, end, depth, visited = walk(parent, first, kids)
-    n = parent.shape[0]
-    enrolled_pos = np.empty(n, dtype=np.int64)
-    for pos in range(visited):
-        enrolled_pos[pos] = enrolled[order[pos]]
-    return order, position, parent_pos, end, depth, enrolled_pos, visited
 
 
 @jit
