@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -11,9 +12,9 @@ from hypothesis import strategies as st
 
 from compplan import InputError, Members, Orders, Period
 from compplan.engine import _check_orders, _orders
-from compplan.genealogy import Genealogy, _relabel
+from compplan.genealogy import CUT_MAX_DEPTH, Genealogy, _children_lists, _cut, _relabel, _walk, _walk_cut
 from compplan.inputs import MAX_LINE_UNITS
-from compplan.kernels.tree import preorder, tree_arrays
+from compplan.kernels.tree import preorder, tree_arrays, walk_order
 
 D = dt.date(2026, 1, 1)
 PERIOD = Period.parse("2026-01")
@@ -177,3 +178,53 @@ def test_csv_blocks_of_any_size_read_the_same(
     summarised = any("more" in str(x) for x in [*whole, *small])  # type: ignore[misc]
     if not summarised:  # up to 20 problems of a kind are listed one by one, whatever the blocks
         assert whole == small
+
+
+def _random_forest(data: st.DataObject, n: int) -> np.ndarray:
+    """Parents by index of a forest (no cycles) on ``n`` nodes in a random index order."""
+    shape = data.draw(st.sampled_from(["bushy", "chain", "star", "forest"]))
+    up = [
+        -1 if i == 0 or (shape == "forest" and data.draw(st.booleans())) else (0 if shape == "star" else i - 1)
+        for i in range(n)
+    ]
+    if shape in ("bushy", "forest"):
+        up = [p if p < 0 else data.draw(st.integers(0, i - 1)) for i, p in enumerate(up)]
+    perm = data.draw(st.permutations(range(n)))  # node i gets index perm[i]
+    parent = np.full(n, -1, dtype=np.int64)
+    for i, p in enumerate(up):
+        if p >= 0:
+            parent[perm[i]] = perm[p]
+    return parent
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_walk_cut_at_any_node_equals_one_walk(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 40))
+    parent = _random_forest(data, n)
+    first, kids = _children_lists(parent)
+    want = walk_order(parent, first, kids)
+    for x in range(n):  # every cut point, whatever the sampled median would be
+        path = [x]
+        while parent[path[-1]] >= 0:
+            path.append(int(parent[path[-1]]))
+        got = _walk_cut(parent, first, kids, np.array(path[::-1], dtype=np.int64))
+        assert got[4] == want[4] == n
+        for a, b in zip(want[:4], got[:4], strict=True):
+            assert np.array_equal(a, b)
+
+
+def test_walk_cut_near_the_middle_and_not_for_deep_trees() -> None:
+    rng = np.random.default_rng(7)
+    n = 20_000
+    parent = np.array([-1] + [int(rng.integers(0, i)) for i in range(1, n)], dtype=np.int64)
+    path = _cut(parent)
+    assert path is not None and parent[path[0]] == -1
+    assert all(parent[c] == p for p, c in itertools.pairwise(path))  # a root path, root first
+    position = preorder(parent)[1]
+    assert abs(position[path[-1]] - n / 2) < 0.15 * n  # the median of 256 samples: within a few percent
+    chain = np.arange(-1, CUT_MAX_DEPTH * 4, dtype=np.int64)  # deeper than a cut looks
+    assert _cut(chain) is None
+    first, kids = _children_lists(chain)
+    got, want = _walk(chain, first, kids), walk_order(chain, first, kids)  # one walk, same arrays
+    assert all(np.array_equal(a, b) for a, b in zip(got[:4], want[:4], strict=True)) and got[4] == want[4]

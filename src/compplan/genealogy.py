@@ -231,11 +231,12 @@ def _relabel(parent: Int64Array, enrolled: Int64Array) -> tuple[Any, ...]:
     Returns ``order, position, parent_pos, end, depth`` (as :func:`~compplan.kernels.tree.preorder` and
     :func:`~compplan.kernels.tree.tree_arrays` give them), ``enrolled`` in preorder, and the number of members
     reached (``< n``: a cycle; the arrays by preorder position are then set for the reached ones only). The
-    children lists and the inverse permutation run in parts on every core; the walk is one chain.
+    children lists and the inverse permutation run in parts on every core, the walk in two stretches
+    (:func:`_walk`).
     """
     n = len(parent)
     first, kids = _children_lists(parent)
-    order, parent_pos, end, depth, visited = kt.walk_order(parent, first, kids)
+    order, parent_pos, end, depth, visited = _walk(parent, first, kids)
     del first, kids
     position = np.full(n, -1, dtype=np.int64)
     enrolled_pos = np.empty(n, dtype=np.int64)
@@ -243,6 +244,62 @@ def _relabel(parent: Int64Array, enrolled: Int64Array) -> tuple[Any, ...]:
         lambda r: kt.inverse_gather_range(order, *r, position, enrolled, enrolled_pos), threads.parts(visited)
     )
     return order, position, parent_pos, end, depth, enrolled_pos, visited
+
+
+#: Sampled nodes whose root paths choose where :func:`_walk` cuts the preorder, and the deepest path followed.
+CUT_SAMPLES = 256
+CUT_MAX_DEPTH = 256
+
+
+def _walk(parent: Int64Array, first: Int64Array, kids: np.ndarray) -> tuple[Any, ...]:
+    """:func:`~compplan.kernels.tree.walk_order` on two cores: two stretches of the preorder at the same time.
+
+    The walk is one chain of dependent memory accesses, so it is cut instead of split: at a node ``x`` near the
+    middle of the preorder (the median, in preorder, of sampled nodes, compared by their root paths), one
+    thread walks from the first root up to ``x`` into the final arrays while another walks from ``x`` (its
+    ancestors open) to the end into buffers, which are then moved behind the first stretch with their positions
+    made absolute (in parts). Any cut gives the same arrays; one walk when there are not two threads, the
+    forest is small, or the sampled nodes are too deep to find their roots cheaply.
+    """
+    n = len(parent)
+    path = _cut(parent) if threads.thread_count() > 1 and n >= 2 * threads.MIN_PART else None
+    if path is None:
+        return kt.walk_order(parent, first, kids)  # type: ignore[no-any-return]
+    return _walk_cut(parent, first, kids, path)
+
+
+def _walk_cut(parent: Int64Array, first: Int64Array, kids: np.ndarray, path: Int64Array) -> tuple[Any, ...]:
+    """:func:`_walk` cut at the node ``path[-1]`` (``path``: its root path, root first)."""
+    n = len(parent)
+    order, parent_pos, end, depth = (np.empty(n, dtype=np.int64) for _ in range(4))
+    buffers = [np.empty(n, dtype=np.int64) for _ in range(4)]
+    above_end = np.empty(len(path) - 1, dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    (a, above), (b, _) = threads.run_parts(
+        lambda k: (
+            kt.walk_range(parent, first, kids, none, path[-1], order, parent_pos, end, depth, none)
+            if k == 0
+            else kt.walk_range(parent, first, kids, path, -1, *buffers, above_end)
+        ),
+        [0, 1],
+    )
+    threads.run_parts(lambda r: kt.place_range(*r, a, above, *buffers, order, parent_pos, end, depth), threads.parts(b))
+    end[above] = above_end + a
+    return order, parent_pos, end, depth, a + b
+
+
+def _cut(parent: Int64Array) -> Int64Array | None:
+    """Root path (root first) of a node near the middle of the preorder, or ``None`` (see :func:`_walk`)."""
+    n = len(parent)
+    m = min(CUT_SAMPLES, n)
+    samples = np.arange(m, dtype=np.int64) * n // m
+    paths, lengths = kt.root_paths(parent, samples, CUT_MAX_DEPTH)
+    found = np.nonzero(lengths)[0]
+    if 2 * len(found) < m:
+        return None
+    # Preorder compares root paths element by element (siblings and roots in index order, an ancestor first).
+    keys = sorted(paths[i, : lengths[i]].tolist() for i in found)
+    return np.array(keys[len(keys) // 2], dtype=np.int64)
 
 
 def _children_lists(parent: Int64Array) -> tuple[Int64Array, np.ndarray]:

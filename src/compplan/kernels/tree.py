@@ -225,13 +225,84 @@ def walk_order(parent, first, kids):  # type: ignore[no-untyped-def]
     parent_pos = np.empty(n, dtype=np.int64)
     end = np.empty(n, dtype=np.int64)
     depth = np.empty(n, dtype=np.int64)
-    frame = np.empty(n, dtype=np.int64)  # per open frame (one per depth): the node's position,
-    cursor = np.empty(n, dtype=np.int64)  # its next children-list entry (x3)
-    stop = np.empty(n, dtype=np.int64)  # and the end of its list (x3)
+    none = np.zeros(0, dtype=np.int64)
+    visited, _ = walk_range(parent, first, kids, none, -1, order, parent_pos, end, depth, none)
+    return order, parent_pos, end, depth, visited
+
+
+@jit
+def walk_range(parent, first, kids, path, stop_node, order, parent_pos, end, depth, above_end):  # type: ignore[no-untyped-def]
+    """One stretch of :func:`walk_order`'s preorder, written from index 0: the walk on two cores.
+
+    The stretch starts at the first root when ``path`` is empty, else at the node ``path[-1]``, whose
+    ancestors ``path[:-1]`` (root first) are open around it; it ends before the node ``stop_node`` (``-1``: at
+    the end of the forest). A parent that is one of the open ancestors ``path[i]`` is written as ``-2 - i``,
+    and the end of that ancestor's subtree goes into ``above_end[i]``; every other position is local.
+
+    Returns ``(visited, above)``: the nodes written and, when the walk stopped at ``stop_node``, the local
+    positions of the frames still open (the ancestors of ``stop_node``, root first).
+    """
+    n = parent.shape[0]
+    frame = np.empty(n + 1, dtype=np.int64)  # per open frame (one per depth): the node's position,
+    cursor = np.empty(n + 1, dtype=np.int64)  # its next children-list entry (x3)
+    stop = np.empty(n + 1, dtype=np.int64)  # and the end of its list (x3)
     visited = 0
-    for root in range(n):
-        if parent[root] >= 0:
-            continue
+    top = -1
+    root = 0
+    d = path.shape[0] - 1
+    if d >= 0:  # open the ancestors, each with its cursor just after the next node of the path
+        for i in range(d):
+            a, child = path[i], path[i + 1]
+            lo, hi = first[a], first[a + 1]
+            while lo < hi:  # the list is in increasing child index
+                mid = (lo + hi) // 2
+                if kids[3 * mid] < child:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            frame[i] = -2 - i
+            cursor[i] = 3 * (lo + 1)
+            stop[i] = 3 * first[a + 1]
+        x = path[d]
+        order[0] = x
+        parent_pos[0] = -2 - (d - 1) if d > 0 else -1
+        depth[0] = d
+        top = d
+        frame[top] = 0
+        cursor[top] = 3 * first[x]
+        stop[top] = 3 * first[x + 1]
+        visited = 1
+        root = path[0] + 1
+    while True:
+        while top >= 0:
+            k = cursor[top]
+            if k < stop[top]:
+                child = kids[k]
+                if child == stop_node:
+                    return visited, frame[: top + 1].copy()
+                cursor[top] = k + 3
+                pos = visited
+                visited += 1
+                order[pos] = child
+                parent_pos[pos] = frame[top]
+                top += 1
+                depth[pos] = top
+                frame[top] = pos
+                cursor[top] = 3 * kids[k + 1]
+                stop[top] = 3 * kids[k + 2]
+            else:
+                f = frame[top]
+                if f >= 0:
+                    end[f] = visited
+                else:
+                    above_end[-2 - f] = visited
+                top -= 1
+        while root < n and parent[root] >= 0:
+            root += 1
+        if root >= n:
+            return visited, frame[:0].copy()
+        if root == stop_node:
+            return visited, frame[:0].copy()
         order[visited] = root
         parent_pos[visited] = -1
         depth[visited] = 0
@@ -240,23 +311,55 @@ def walk_order(parent, first, kids):  # type: ignore[no-untyped-def]
         cursor[0] = 3 * first[root]
         stop[0] = 3 * first[root + 1]
         visited += 1
-        while top >= 0:
-            k = cursor[top]
-            if k < stop[top]:
-                cursor[top] = k + 3
-                pos = visited
-                visited += 1
-                order[pos] = kids[k]
-                parent_pos[pos] = frame[top]
-                top += 1
-                depth[pos] = top
-                frame[top] = pos
-                cursor[top] = 3 * kids[k + 1]
-                stop[top] = 3 * kids[k + 2]
-            else:
-                end[frame[top]] = visited
-                top -= 1
-    return order, parent_pos, end, depth, visited
+        root += 1
+
+
+@jit
+def root_paths(parent, samples, max_depth):  # type: ignore[no-untyped-def]
+    """Root-first ancestor paths of the ``samples`` (``lengths[i] == 0``: no root within ``max_depth`` steps).
+
+    Stops early (the remaining lengths 0) once a quarter of the samples found no root: the tree is too deep
+    for a cut to be cheap to find.
+    """
+    m = samples.shape[0]
+    paths = np.empty((m, max_depth), dtype=np.int64)
+    lengths = np.zeros(m, dtype=np.int64)
+    failed = 0
+    for i in range(m):
+        v = samples[i]
+        d = 0
+        while v >= 0 and d < max_depth:
+            paths[i, d] = v
+            d += 1
+            v = parent[v]
+        if v < 0:
+            paths[i, :d] = paths[i, :d][::-1].copy()
+            lengths[i] = d
+        else:
+            failed += 1
+            if 4 * failed > m:
+                break
+    return paths, lengths
+
+
+@jit
+def place_range(lo, hi, offset, above, order_b, parent_b, end_b, depth_b, order, parent_pos, end, depth):  # type: ignore[no-untyped-def]
+    """Move entries ``[lo, hi)`` of a :func:`walk_range` stretch to ``offset + j`` with absolute positions.
+
+    ``above[i]`` is the position of the open ancestor written as parent ``-2 - i``.
+    """
+    for j in range(lo, hi):
+        q = offset + j
+        order[q] = order_b[j]
+        depth[q] = depth_b[j]
+        end[q] = end_b[j] + offset
+        p = parent_b[j]
+        if p >= 0:
+            parent_pos[q] = p + offset
+        elif p == -1:
+            parent_pos[q] = -1
+        else:
+            parent_pos[q] = above[-2 - p]
 
 
 @jit
