@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from compplan import threads
 from compplan.compile import BonusStep, Program, compile_plan
@@ -58,9 +59,13 @@ class EventColumns:
 
 @dataclass(frozen=True, eq=False)
 class OrderColumns:
-    """Validated order lines: preorder position of the member, day number, volumes in plan units."""
+    """Validated order lines: preorder position of the member, day number, volumes in plan units.
 
-    position: Int64Array
+    Positions are int32 (members are fewer than 2**31): at 30 million lines that is 120 MB less to write in the
+    order check and to read in every order-line pass.
+    """
+
+    position: npt.NDArray[np.int32]
     day: Int64Array
     pv: Int64Array
     cv: Int64Array
@@ -551,7 +556,9 @@ def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) ->
             orders.where,
         )
     problems.raise_if_any(InputError, title=f"{orders.source}: invalid orders")
-    return OrderColumns(position, day, pv.astype(np.int64, copy=False), cv.astype(np.int64, copy=False))
+    return OrderColumns(
+        position.astype(np.int32), day, pv.astype(np.int64, copy=False), cv.astype(np.int64, copy=False)
+    )
 
 
 def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Period) -> dict[str, Int64Array]:

@@ -144,7 +144,7 @@ class Genealogy:
 
     def check_order_lines(
         self, member_ids: IdArray, day: Int64Array, pv: Int64Array, cv: Int64Array, *bounds: int
-    ) -> tuple[Int64Array, int] | None:
+    ) -> tuple[npt.NDArray[np.int32], int] | None:
         """Preorder positions of order lines and how many lines have a problem, in one pass (dense ids only).
 
         ``bounds`` are the period's first and last day, the bound of ``|pv|`` and ``|cv|`` per line and of
@@ -155,7 +155,7 @@ class Genealogy:
             return None
         pairs, low = self.pairs, self.index.low
         start, end, max_line, max_total = bounds
-        position = np.empty(len(member_ids), dtype=np.int64)
+        position = np.empty(len(member_ids), dtype=np.int32)
         parts = threads.run_parts(
             lambda r: check_order_lines(
                 member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, r[0], r[1], position
@@ -272,18 +272,21 @@ def _walk_cut(parent: Int64Array, first: Int64Array, kids: np.ndarray, path: Int
     """:func:`_walk` cut at the node ``path[-1]`` (``path``: its root path, root first)."""
     n = len(parent)
     order, parent_pos, end, depth = (np.empty(n, dtype=np.int64) for _ in range(4))
-    buffers = [np.empty(n, dtype=np.int64) for _ in range(4)]
+    order_b, parent_b, end_b, depth_b = (np.empty(n, dtype=np.int64) for _ in range(4))
     above_end = np.empty(len(path) - 1, dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
     (a, above), (b, _) = threads.run_parts(
         lambda k: (
             kt.walk_range(parent, first, kids, none, path[-1], order, parent_pos, end, depth, none)
             if k == 0
-            else kt.walk_range(parent, first, kids, path, -1, *buffers, above_end)
+            else kt.walk_range(parent, first, kids, path, -1, order_b, parent_b, end_b, depth_b, above_end)
         ),
         [0, 1],
     )
-    threads.run_parts(lambda r: kt.place_range(*r, a, above, *buffers, order, parent_pos, end, depth), threads.parts(b))
+    threads.run_parts(
+        lambda r: kt.place_range(*r, a, above, order_b, parent_b, end_b, depth_b, order, parent_pos, end, depth),
+        threads.parts(b),
+    )
     end[above] = above_end + a
     return order, parent_pos, end, depth, a + b
 
