@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 
 from compplan import InputError, Members, Orders, Period
 from compplan.engine import _check_orders, _orders
-from compplan.genealogy import CUT_MAX_DEPTH, Genealogy, _children_lists, _cut, _relabel, _walk, _walk_cut
+from compplan.genealogy import (
+    CUT_MAX_DEPTH,
+    Genealogy,
+    _children_lists,
+    _cut,
+    _dense_index,
+    _relabel,
+    _walk,
+    _walk_cut,
+)
 from compplan.inputs import MAX_LINE_UNITS
 from compplan.kernels.tree import preorder, tree_arrays, walk_order
 
@@ -228,3 +237,20 @@ def test_walk_cut_near_the_middle_and_not_for_deep_trees() -> None:
     first, kids = _children_lists(chain)
     got, want = _walk(chain, first, kids), walk_order(chain, first, kids)  # one walk, same arrays
     assert all(np.array_equal(a, b) for a, b in zip(got[:4], want[:4], strict=True)) and got[4] == want[4]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-5, 60), max_size=50))
+def test_dense_index_in_parts_equals_a_sort(values: list[int]) -> None:
+    ids = np.array(values, dtype=np.int64)
+    n = len(ids)
+    low = int(ids.min()) if n else 0
+    span = int(ids.max()) - low + 1 if n else 0
+    table, perm, sorted_ids, duplicates = _dense_index(ids, low, span)  # parts of one slot (tests/conftest.py)
+    assert duplicates == n - len(set(values))
+    if duplicates == 0:
+        want = np.argsort(ids, kind="stable")
+        assert np.array_equal(perm, want) and np.array_equal(sorted_ids, ids[want])
+        rows = np.full(span, -1, dtype=np.int32)
+        rows[ids[want] - low] = np.arange(n)
+        assert np.array_equal(table, rows)

@@ -16,7 +16,7 @@ from compplan import threads
 from compplan.errors import InputError, ProblemCollector
 from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, format_id, ids_like
 from compplan.kernels import tree as kt
-from compplan.kernels.tree import check_order_lines, dense_index, dense_lookup, position_table
+from compplan.kernels.tree import check_order_lines, dense_lookup, position_table
 
 #: Problems of one kind listed before the rest are summarised.
 ROWS_SHOWN = 20
@@ -185,7 +185,7 @@ class IdIndex:
             low, high = int(ids.min()), int(ids.max())
             span = high - low + 1
             if span <= 4 * n + 1024:
-                table, perm, sorted_ids, duplicates = dense_index(ids.astype(np.int64, copy=False), low, span)
+                table, perm, sorted_ids, duplicates = _dense_index(ids.astype(np.int64, copy=False), low, span)
                 if not duplicates:  # duplicates take the sorting path, which reports them
                     self.perm, self.ids, self.table, self.low = perm, sorted_ids, table, low
                     return
@@ -205,6 +205,30 @@ class IdIndex:
         clipped = np.minimum(rows, n - 1)
         ok &= (rows < n) & (self.ids[clipped] == keys)
         return clipped.astype(np.int64), ok
+
+
+def _dense_index(ids: Int64Array, low: int, span: int) -> tuple[Any, ...]:
+    """The dense id table, the permutation to canonical rows, the sorted ids and the number of repeated ids.
+
+    In parts on every core: fill the table with ``-1``, write each row at its id's slot
+    (:func:`~compplan.kernels.tree.dense_table_range`), count the taken slots per part (fewer than the rows:
+    ids repeat, and the caller sorts instead), then number them in slot order from each part's start.
+    """
+    n = len(ids)
+    table = np.empty(span, dtype=np.int32)
+    slots, rows = threads.parts(span), threads.parts(n)
+    threads.run_parts(lambda r: table[r[0] : r[1]].fill(-1), slots)  # numpy lets the GIL go
+    threads.run_parts(lambda r: kt.dense_table_range(ids, low, *r, table), rows)
+    counts = threads.run_parts(lambda r: kt.dense_count_range(table, *r), slots)
+    perm = np.empty(n, dtype=np.int64)
+    sorted_ids = np.empty(n, dtype=np.int64)
+    distinct = sum(counts)
+    if distinct == n:
+        starts = np.cumsum([0, *counts])
+        threads.run_parts(
+            lambda k: kt.dense_compact_range(table, low, *slots[k], starts[k], perm, sorted_ids), range(len(slots))
+        )
+    return table, perm, sorted_ids, n - distinct
 
 
 def _dense_parents(

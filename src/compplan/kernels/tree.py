@@ -379,41 +379,43 @@ def inverse_gather_range(order, lo, hi, position, values, values_pos):  # type: 
 
 
 @jit
-def dense_index(ids, low, span):  # type: ignore[no-untyped-def]
-    """Canonical order of integer ids in ``[low, low + span)`` through a direct table (no sort).
+def dense_table_range(ids, low, lo, hi, table):  # type: ignore[no-untyped-def]
+    """``table[ids[i] - low] = i`` for the rows ``i`` in ``[lo, hi)`` (the table is ``-1`` everywhere before).
 
-    Returns
-    -------
-    table : int32[span]
-        Canonical row of the id ``low + s`` at ``s``, ``-1`` where no member has that id.
-    perm : int64[n]
-        Input row of each canonical row.
-    sorted_ids : int64[n]
-        The ids in canonical (increasing) order.
-    duplicates : int
-        Number of repeated ids; when non-zero the other arrays are meaningless (the caller sorts instead).
+    The dense id table (``genealogy._dense_index``) gives integer ids in ``[low, low + span)`` their canonical
+    order without a sort: this scatter, then :func:`dense_count_range` and :func:`dense_compact_range` over the
+    slots, each in parts; the table then holds the canonical row of the id ``low + s`` at ``s`` (``-1``: none).
+
+    Parts write disjoint slots unless ids repeat, in which case :func:`dense_count_range` finds fewer distinct
+    slots than ids, whichever write won.
     """
-    n = ids.shape[0]
-    table = np.full(span, -1, dtype=np.int32)
-    perm = np.empty(n, dtype=np.int64)
-    sorted_ids = np.empty(n, dtype=np.int64)
-    duplicates = 0
-    for i in range(n):
-        s = ids[i] - low
-        if table[s] >= 0:
-            duplicates += 1
-        table[s] = i
-    if duplicates:
-        return table, perm, sorted_ids, duplicates
+    for i in range(lo, hi):
+        table[ids[i] - low] = i
+
+
+@jit
+def dense_count_range(table, slo, shi):  # type: ignore[no-untyped-def]
+    """How many slots of ``[slo, shi)`` hold a row."""
     c = 0
-    for s in range(span):
+    for s in range(slo, shi):
+        if table[s] >= 0:
+            c += 1
+    return c
+
+
+@jit
+def dense_compact_range(table, low, slo, shi, c, perm, sorted_ids):  # type: ignore[no-untyped-def]
+    """Number the taken slots of ``[slo, shi)`` from canonical row ``c`` on.
+
+    Writes ``perm`` and ``sorted_ids`` at those rows and turns each slot's input row into its canonical row.
+    """
+    for s in range(slo, shi):
         i = table[s]
         if i >= 0:
             perm[c] = i
             sorted_ids[c] = low + s
             table[s] = c
             c += 1
-    return table, perm, sorted_ids, duplicates
 
 
 @jit
@@ -424,7 +426,7 @@ def dense_parents_range(ids, sponsor_ids, is_root, enrolled, low, table, lo, hi,
     (``-1`` for a root) and its enrolment day. Returns how many sponsors are not members.
 
     Input rows are read in order and canonical rows written at random (writes do not stall the loop); parts
-    write disjoint rows. ``ids`` must be unique (a :func:`dense_index` without duplicates).
+    write disjoint rows. ``ids`` must be unique (a :func:`dense_table_range` table without duplicates).
     """
     span = table.shape[0]
     high = low + span - 1
@@ -445,7 +447,7 @@ def dense_parents_range(ids, sponsor_ids, is_root, enrolled, low, table, lo, hi,
 
 @jit
 def dense_lookup(keys, low, table):  # type: ignore[no-untyped-def]
-    """Canonical rows of ``keys`` through a :func:`dense_index` table, and which keys are members."""
+    """Canonical rows of ``keys`` through a dense id table (:func:`dense_table_range`), and which keys are members."""
     n = keys.shape[0]
     span = table.shape[0]
     rows = np.zeros(n, dtype=np.int64)
@@ -463,7 +465,7 @@ def dense_lookup(keys, low, table):  # type: ignore[no-untyped-def]
 
 @jit
 def position_table(table, position, enrolled_c):  # type: ignore[no-untyped-def]
-    """For each slot of a :func:`dense_index` table: (preorder position, enrolment day) as int32 pairs.
+    """For each slot of a dense id table (:func:`dense_table_range`): (preorder position, enrolment day) as int32 pairs.
 
     ``pairs[2 * s]`` is the position of the member with id ``low + s`` (``-1`` if none) and ``pairs[2 * s + 1]``
     its enrolment day, side by side so that one memory access answers both for an order line. The caller
