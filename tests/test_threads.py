@@ -84,3 +84,45 @@ def test_the_cli_reports_a_bad_thread_count_and_writes_nothing(tmp_path: Path) -
     assert "COMPPLAN_THREADS must be a positive integer, got 'two'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_run_ahead_consumes_in_order_and_never_reuses_a_buffer_in_use(
+    count: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COMPPLAN_THREADS", str(count))
+    width = count
+    slots = [np.zeros(1, dtype=np.int64) for _ in range(2 * width)]
+    seen: list[int] = []
+
+    def fn(i: int) -> np.ndarray:
+        slot = slots[i % (2 * width)]
+        slot[0] = i  # a buffer still being consumed would show another item's number
+        return slot
+
+    def consume(slot: np.ndarray) -> None:
+        seen.append(int(slot[0]))
+
+    threads.run_ahead(fn, list(range(200)), consume, width)
+    assert seen == list(range(200))
+
+
+@pytest.mark.parametrize("plan_path", PLANS[:3], ids=lambda p: p.stem)
+def test_result_files_are_the_same_bytes_for_any_thread_count_and_block(
+    plan_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from compplan.io import csvio
+    from compplan.io.output import write_result
+
+    plan = load_plan(plan_path)
+    members, orders = generate(2_000, seed=3, period="2026-10")
+    result = close(plan, place_if_needed(plan, members), orders, "2026-10", ledger=True)
+    written = []
+    for count, rows, buffer in ((1, 10**9, 2**25), (2, 1, 3_000), (3, 7, 50_000)):
+        monkeypatch.setenv("COMPPLAN_THREADS", str(count))
+        monkeypatch.setattr(csvio, "BLOCK_ROWS_PER_THREAD", rows)
+        monkeypatch.setattr(csvio, "WRITE_BUFFER", buffer)  # blocks of a few rows: many rounds
+        out = write_result(result, tmp_path / f"out{count}")
+        written.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert written[0]["members.csv"].count(b"\n") == len(result) + 1
+    assert written[0] == written[1] == written[2]

@@ -11,11 +11,12 @@ smaller than :data:`MIN_PART` items: below that, starting a thread costs more th
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
@@ -75,6 +76,27 @@ def run_parts(fn: Callable[[X], T], items: Sequence[X], worth: bool = True) -> l
     futures = [_executor(len(items) - 1).submit(fn, item) for item in items[1:]]
     first = fn(items[0])  # the calling thread takes the first part
     return [first, *(f.result() for f in futures)]
+
+
+def run_ahead(fn: Callable[[X], T], items: Sequence[X], consume: Callable[[T], object], width: int) -> None:
+    """``consume(fn(item))`` for every item, in order, with ``fn`` running on pool threads while ``consume`` runs.
+
+    Up to ``2 * width`` items are computed ahead of the one consumed, so ``fn`` may write item ``i``'s output
+    into buffer ``i % (2 * width)``: an item is only started once the item that used its buffer before has been
+    consumed. One after the other on the calling thread when ``width`` is 1 or there is one thread.
+    """
+    if width <= 1 or thread_count() < 2:
+        for item in items:
+            consume(fn(item))
+        return
+    pool = _executor(width)
+    ahead = 2 * width
+    futures: collections.deque[Future[T]] = collections.deque(pool.submit(fn, x) for x in items[:ahead])
+    for i in range(len(items)):
+        done = futures.popleft()
+        consume(done.result())
+        if i + ahead < len(items):  # item i's buffer is free again
+            futures.append(pool.submit(fn, items[i + ahead]))
 
 
 def add_parts(arrays: list[np.ndarray]) -> np.ndarray:

@@ -21,6 +21,7 @@ from typing import IO, NamedTuple
 
 import numpy as np
 
+from compplan import threads
 from compplan.errors import InputError, Problem, ProblemCollector
 from compplan.inputs import NO_POSITION, BoolArray, Events, IdArray, Int64Array, Members, Orders, State, canonical_int
 from compplan.kernels import csvscan as cs
@@ -664,11 +665,19 @@ def decimal_texts(units: np.ndarray, places: np.ndarray) -> list[str]:
     return buffer[: used - 1].tobytes().decode("ascii").split("\n")
 
 
+#: Bytes of CSV text per round of :func:`write_csv` (one block per thread; up to two rounds of buffers are in
+#: use, the block being written included), and the fewest rows that make a thread worth starting.
+WRITE_BUFFER = 32 * 2**20
+BLOCK_ROWS_PER_THREAD = 50_000
+
+
 def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], preamble: str = "") -> None:
     """Write ``columns`` as CSV rows under ``header``, formatting in blocks with a numba kernel.
 
     Each block of rows is gathered into a small matrix and formatted; the columns are never copied whole
-    (at 10 million members a whole copy of a members table is over a gigabyte).
+    (at 10 million members a whole copy of a members table is over a gigabyte). Blocks are gathered and
+    formatted on pool threads while the calling thread writes the ones before (:func:`compplan.threads.run_ahead`),
+    always in row order, so the bytes do not depend on the number of threads.
     """
     n = (len(columns[0].take) if columns[0].take is not None else len(columns[0].values)) if columns else 0
     kinds = np.array([c.kind for c in columns], dtype=np.int64)
@@ -686,22 +695,29 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
     np.cumsum(lengths, out=label_start[1:])
     label_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8) if encoded else np.zeros(1, dtype=np.uint8)
     width = int(cw.row_width_bound(kinds, label_start))
-    block = max(1, min(n, (64 * 2**20) // width))
-    buffer = np.empty(block * width, dtype=np.uint8)
-    values = np.empty((len(columns), block), dtype=np.int64)
+    workers = max(1, min(threads.thread_count(), n // BLOCK_ROWS_PER_THREAD))
+    block = max(1, min(n, WRITE_BUFFER // workers // width))  # about WRITE_BUFFER bytes of text per round
+    slots = 2 * workers if workers > 1 else 1  # threads.run_ahead: two rounds in flight
+    buffers = [np.empty(block * width, dtype=np.uint8) for _ in range(slots)]
+    matrices = [np.empty((len(columns), block), dtype=np.int64) for _ in range(slots)]
+
+    def render(item: tuple[int, int, int]) -> memoryview:
+        """Gather rows ``[lo, hi)`` (numpy lets the GIL go) and format them (a nogil kernel) into buffer ``k``."""
+        k, lo, hi = item
+        rows = matrices[k] if hi - lo == block else np.empty((len(columns), hi - lo), dtype=np.int64)  # C order
+        for i, c in enumerate(columns):
+            if c.take is not None:
+                np.take(c.values, c.take[lo:hi], out=rows[i])
+            else:
+                rows[i] = c.values[lo:hi]
+            if c.kind == cw.COL_LABEL and label_base[i]:
+                rows[i] += label_base[i]
+        places = row_decimals[lo:hi] if row_decimals is not None else np.zeros(1, dtype=np.int64)
+        used = cw.format_rows(rows, kinds, decimals, places, label_bytes, label_start, 0, hi - lo, buffers[k])
+        return buffers[k][:used].data
+
     with path.open("wb") as out:
         out.write(preamble.encode("utf-8"))
         out.write((",".join(header) + "\n").encode("utf-8"))
-        for lo in range(0, n, block):
-            hi = min(n, lo + block)
-            rows = values if hi - lo == block else np.empty((len(columns), hi - lo), dtype=np.int64)  # C order
-            for i, c in enumerate(columns):
-                if c.take is not None:
-                    np.take(c.values, c.take[lo:hi], out=rows[i])
-                else:
-                    rows[i] = c.values[lo:hi]
-                if c.kind == cw.COL_LABEL and label_base[i]:
-                    rows[i] += label_base[i]
-            places = row_decimals[lo:hi] if row_decimals is not None else np.zeros(1, dtype=np.int64)
-            used = cw.format_rows(rows, kinds, decimals, places, label_bytes, label_start, 0, hi - lo, buffer)
-            out.write(buffer[:used].data)
+        blocks = [(i % slots, lo, min(n, lo + block)) for i, lo in enumerate(range(0, n, block))]
+        threads.run_ahead(render, blocks, out.write, workers)  # blocks formatted on every core, written in order
