@@ -261,8 +261,8 @@ def parse_ranges(data, starts, ends, kind, decimals):  # type: ignore[no-untyped
 
 
 @jit
-def decimal128_units(words, shift):  # type: ignore[no-untyped-def]
-    """Exact int64 units from Arrow ``decimal128`` values at ``decimals = scale + shift`` places.
+def decimal128_units(words, shift, values):  # type: ignore[no-untyped-def]
+    """Exact int64 units from Arrow ``decimal128`` values at ``decimals = scale + shift`` places, into ``values``.
 
     Parameters
     ----------
@@ -270,38 +270,40 @@ def decimal128_units(words, shift):  # type: ignore[no-untyped-def]
         The 128-bit little-endian two's complement unscaled values: low word, high word, low word, ...
     shift : int
         Wanted decimal places minus the column's scale; a negative shift divides, and a value with a non-zero
-        digit beyond the wanted places is an error (:data:`ERR_PRECISION`), as in :func:`parse_spans`.
+        digit beyond the wanted places is an error (precision), as in :func:`parse_spans`.
+    values : int64[n]
+        Written with the units (0 where a value is an error).
 
     Returns
     -------
-    values : int64[n]
-    errors : int8[n]
-        :data:`ERR_RANGE` for ``|units| > 10**17`` (the text parser's bound) or beyond 64 bits.
+    int
+        How many values are errors: beyond ``|units| <= 10**17`` (the text parser's bound) or 64 bits, or with
+        digits beyond the wanted places. The caller then takes the general path, which names each one.
     """
     n = words.shape[0] // 2
-    values = np.zeros(n, dtype=np.int64)
-    errors = np.zeros(n, dtype=np.int8)
+    errors = 0
     factor = np.int64(1)
     for _ in range(min(abs(shift), 18)):
         factor *= 10
     bound = _LIMIT // factor if shift > 0 else _LIMIT
     for i in range(n):
+        values[i] = 0
         low, high = words[2 * i], words[2 * i + 1]
         if high != (low >> 63):  # more than 64 bits
-            errors[i] = ERR_RANGE
+            errors += 1
             continue
         if shift < -18:  # |low| < 10**19 <= 10**-shift: only 0 has no digit beyond the wanted places
             if low != 0:
-                errors[i] = ERR_PRECISION
+                errors += 1
             continue
         if shift < 0:
             q = low // factor
             if low - q * factor != 0:
-                errors[i] = ERR_PRECISION
+                errors += 1
                 continue
             low = q
         if low > bound or low < -bound:
-            errors[i] = ERR_RANGE
+            errors += 1
             continue
         values[i] = low * factor if shift > 0 else low
-    return values, errors
+    return errors
