@@ -149,7 +149,7 @@ csv_row = st.integers(0, 29).flatmap(
 )
 
 
-def read_both(path: object, monkeypatch: pytest.MonkeyPatch, block: int) -> tuple[object, object]:
+def read_both(path: object, monkeypatch: pytest.MonkeyPatch, block: int, piece: int = 2**20) -> tuple[object, object]:
     from compplan.io import csvio
 
     def run() -> object:
@@ -162,6 +162,7 @@ def read_both(path: object, monkeypatch: pytest.MonkeyPatch, block: int) -> tupl
     whole = run()
     with monkeypatch.context() as m:
         m.setattr(csvio, "BLOCK_BYTES", block)
+        m.setattr(csvio, "PIECE_BYTES", piece)  # blocks parsed in pieces on 3 threads (tests/conftest.py)
         m.setattr(csvio, "SLACK_ROWS", 0)  # the arrays grow while reading
         m.setattr(csvio, "ESTIMATE_MARGIN", 0.0)
         small = run()
@@ -174,16 +175,17 @@ def read_both(path: object, monkeypatch: pytest.MonkeyPatch, block: int) -> tupl
     crlf=st.booleans(),
     last_newline=st.booleans(),
     block=st.integers(1, 200),
+    piece=st.integers(1, 60),
 )
 def test_csv_blocks_of_any_size_read_the_same(
-    tmp_path_factory: pytest.TempPathFactory, rows: list[str], crlf: bool, last_newline: bool, block: int
+    tmp_path_factory: pytest.TempPathFactory, rows: list[str], crlf: bool, last_newline: bool, block: int, piece: int
 ) -> None:
     end = "\r\n" if crlf else "\n"
     text = "member_id,date,pv,cv" + end + end.join(rows) + (end if last_newline and rows else "")
     path = tmp_path_factory.mktemp("csv") / "orders.csv"
     path.write_bytes(text.encode())
     with pytest.MonkeyPatch.context() as monkeypatch:
-        whole, small = read_both(path, monkeypatch, block)
+        whole, small = read_both(path, monkeypatch, block, piece)
     summarised = any("more" in str(x) for x in [*whole, *small])  # type: ignore[misc]
     if not summarised:  # up to 20 problems of a kind are listed one by one, whatever the blocks
         assert whole == small

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import io
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +32,8 @@ from compplan.money import to_units
 
 #: Bytes parsed per block by the fast reader.
 BLOCK_BYTES = 64 * 2**20
+#: Fewest bytes of a block parsed by one thread.
+PIECE_BYTES = 2**20
 #: The first block's rows per byte times the file size, times this margin plus this slack, sizes the columns of
 #: the fast reader (they grow by half when short).
 ESTIMATE_MARGIN, SLACK_ROWS = 1.05, 1024
@@ -210,7 +214,7 @@ class _Reader:
             header = next(csv.reader([text]))
             return [h.strip() for h in header], line_no, first[pos:]
 
-    def _read_fast(self, handle: IO[bytes]) -> RawTable | None:
+    def _read_fast(self, handle: io.BufferedReader) -> RawTable | None:
         """Parse block by block straight into the final columns (one ``[ncols, rows]`` array, grown rarely)."""
         header, header_line, rest = self._preamble(handle)
         if b'"' in rest:
@@ -225,35 +229,70 @@ class _Reader:
         table = _Columns(len(header))
         texts: dict[int, list[tuple[int, int, np.ndarray | None]]] = {c: [] for c in range(len(header))}
         line = header_line + 1
-        carry = rest
+        data = bytearray(max(BLOCK_BYTES, len(rest)) + BLOCK_BYTES)  # reused for every block: no copies
+        data[: len(rest)] = rest
+        filled = len(rest)
         while True:
-            more = handle.read(BLOCK_BYTES)
-            if b'"' in more:
+            if len(data) - filled < BLOCK_BYTES:  # a line longer than a block: a bigger buffer
+                data = data[:filled] + bytearray(filled + BLOCK_BYTES)
+            got = handle.readinto(memoryview(data)[filled : filled + BLOCK_BYTES]) or 0
+            if data.find(b'"', filled, filled + got) >= 0:
                 return None
-            block = carry + more
-            cut = block.rfind(b"\n") + 1 if more else len(block)
-            if cut == 0 and more:
-                carry = block
+            total = filled + got
+            cut = data.rfind(b"\n", 0, total) + 1 if got else total
+            if cut == 0 and got:
+                filled = total
                 continue
-            chunk, carry = block[:cut], block[cut:]
-            del block
-            if chunk:
-                buf = np.frombuffer(chunk, dtype=np.uint8)
-                values, lines = table.room(int(cs.count_lines(buf)), size, len(chunk))
-                rows, errors, fields, starts, ends, physical = cs.parse_block_into(
-                    buf, kinds, decimals, line, values, lines, table.rows
-                )
-                line += int(physical)
-                kept = self._check_block(header, chunk, table, rows, errors, fields, starts, ends, texts)
-                table.rows += kept
-            if not more:
+            if cut:  # the block's whole lines, parsed in place (the parse keeps no view of them)
+                line = self._parse_chunk(header, memoryview(data)[:cut], kinds, decimals, line, table, size, texts)
+            data[: total - cut] = data[cut:total]  # the unfinished last line moves to the front (same size)
+            filled = total - cut
+            if not got:
                 break
         return self._assemble(header, table, texts)
+
+    def _parse_chunk(
+        self,
+        header: list[str],
+        chunk: memoryview,
+        kinds: Int64Array,
+        decimals: Int64Array,
+        line: int,
+        table: _Columns,
+        size: int,
+        texts: dict[int, list[tuple[int, int, np.ndarray | None]]],
+    ) -> int:
+        """Parse whole lines into the table, in pieces on every core; return the next physical line number.
+
+        Each piece starts at a line break, so its first line number and an upper bound of its rows (its line
+        count) are known before parsing; pieces are parsed at the same time, each at its bound's offset, then
+        checked in order, each moved down first when the pieces before it had blank or dropped lines.
+        """
+        buf = np.frombuffer(chunk, dtype=np.uint8)
+        cuts = _line_pieces(chunk.obj, len(chunk), threads.thread_count())  # type: ignore[arg-type]
+        counts = threads.run_parts(lambda c: int(cs.count_lines(buf[c[0] : c[1]])), cuts)
+        values, lines = table.room(sum(counts), size, len(chunk))
+        offsets = list(itertools.accumulate(counts, initial=0))
+        parsed = threads.run_parts(
+            lambda k: cs.parse_block_into(
+                buf[cuts[k][0] : cuts[k][1]], kinds, decimals, line + offsets[k], values, lines, table.rows + offsets[k]
+            ),
+            range(len(cuts)),
+        )
+        start = table.rows
+        for k, (rows, errors, fields, starts, ends, _) in enumerate(parsed):
+            at = start + offsets[k]
+            if at != table.rows and rows:  # earlier pieces kept fewer rows than their lines
+                values[:, table.rows : table.rows + rows] = values[:, at : at + rows]
+                lines[table.rows : table.rows + rows] = lines[at : at + rows]
+            a = cuts[k][0]
+            table.rows += self._check_block(header, chunk, table, rows, errors, fields, starts + a, ends + a, texts)
+        return line + offsets[-1]
 
     def _check_block(
         self,
         header: list[str],
-        chunk: bytes,
+        chunk: memoryview,
         table: _Columns,
         rows: int,
         errors: np.ndarray,
@@ -281,7 +320,7 @@ class _Reader:
             errors, starts, ends = errors[:, keep], starts[keep], ends[keep]
 
         def field(r: int, col: int) -> str:
-            text = chunk[int(starts[r]) : int(ends[r])].decode("utf-8", errors="replace")
+            text = bytes(chunk[int(starts[r]) : int(ends[r])]).decode("utf-8", errors="replace")
             return text.split(",")[col].strip()
 
         flagged = np.asarray(errors.any(axis=1), dtype=bool) if rows else np.zeros(width, dtype=bool)
@@ -465,7 +504,23 @@ _TEXT_WIDTH = 256
 _ASCII_SPACE = np.array([9, 10, 11, 12, 13, 28, 29, 30, 31, 32], dtype=np.uint8)
 
 
-def _text_fields(chunk: bytes, starts: Int64Array, ends: Int64Array, col: int, width: int) -> np.ndarray:
+def _line_pieces(data: bytes | bytearray, n: int, count: int) -> list[tuple[int, int]]:
+    """Up to ``count`` byte ranges of about equal size that cover ``data[:n]``, each ending after a line break.
+
+    (The last one ends at ``n``.) Pieces are at least :data:`PIECE_BYTES` long.
+    """
+    count = max(1, min(count, n // max(PIECE_BYTES, 1)))
+    bounds = [0]
+    for k in range(1, count):
+        cut = data.find(b"\n", max(bounds[-1], n * k // count), n) + 1
+        if cut <= 0 or cut >= n:
+            break
+        bounds.append(cut)
+    bounds.append(n)
+    return list(itertools.pairwise(bounds))
+
+
+def _text_fields(chunk: memoryview, starts: Int64Array, ends: Int64Array, col: int, width: int) -> np.ndarray:
     """Field ``col`` of every row (rows of exactly ``width`` unquoted fields) as stripped text, vectorised."""
     if not len(starts):
         return np.zeros(0, dtype="<U1")
@@ -485,7 +540,7 @@ def _text_fields(chunk: bytes, starts: Int64Array, ends: Int64Array, col: int, w
     longest = int(size.max())
     if longest > _TEXT_WIDTH:
         pairs = zip(lo.tolist(), hi.tolist(), strict=True)
-        return np.array([chunk[a:b].decode("utf-8", errors="replace").strip() for a, b in pairs], dtype=np.str_)
+        return np.array([bytes(chunk[a:b]).decode("utf-8", errors="replace").strip() for a, b in pairs], dtype=np.str_)
     if longest == 0:
         return np.full(len(starts), "", dtype="<U1")
     offsets = np.arange(longest)
