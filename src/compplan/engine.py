@@ -564,19 +564,12 @@ def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) ->
 def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Period) -> dict[str, Int64Array]:
     """Highest rank, streak and balance per preorder position from the state (docs/semantics.md 3.8)."""
     n = len(tree)
-    prior = {
-        name: np.zeros(n, dtype=np.int64)
-        for name in (
-            "prior_highest",
-            "prior_streak",
-            "balance_in",
-            "prior_carry_left",
-            "prior_carry_right",
-            "prior_idle",
-        )
-    }
-    if state is None:
-        return prior
+    names = ("prior_highest", "prior_streak", "balance_in", "prior_carry_left", "prior_carry_right", "prior_idle")
+    if state is None:  # one read-only column of zeros serves them all
+        zeros = np.zeros(n, dtype=np.int64)
+        zeros.flags.writeable = False
+        return dict.fromkeys(names, zeros)
+    prior = {name: np.zeros(n, dtype=np.int64) for name in names}
     problems = ProblemCollector()
     meta = f"{state.source}:1"
     if state.plan_name is not None and state.plan_name != plan.plan.name:
