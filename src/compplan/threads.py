@@ -81,9 +81,10 @@ def run_parts(fn: Callable[[X], T], items: Sequence[X], worth: bool = True) -> l
 def run_ahead(fn: Callable[[X], T], items: Sequence[X], consume: Callable[[T], object], width: int) -> None:
     """``consume(fn(item))`` for every item, in order, with ``fn`` running on pool threads while ``consume`` runs.
 
-    Up to ``2 * width`` items are computed ahead of the one consumed, so ``fn`` may write item ``i``'s output
-    into buffer ``i % (2 * width)``: an item is only started once the item that used its buffer before has been
-    consumed. One after the other on the calling thread when ``width`` is 1 or there is one thread.
+    At most ``2 * width`` items are in flight, the one being consumed included, so ``fn`` may write item
+    ``i``'s output into buffer ``i % (2 * width)``: an item is only started once the item that used its buffer
+    before has been consumed. One after the other on the calling thread when ``width`` is 1 or there is one
+    thread.
     """
     if width <= 1 or thread_count() < 2:
         for item in items:

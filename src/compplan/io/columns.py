@@ -161,9 +161,11 @@ def _arrow_units(chunks: list[Any], decimals: int) -> Int64Array | None:
         if chunk.null_count:
             return False
         if pa.types.is_integer(chunk.type):
-            np.multiply(
-                _fixed(chunk, chunk.type.to_pandas_dtype()), 10**decimals, out=out, dtype=np.int64, casting="unsafe"
-            )
+            raw = _fixed(chunk, chunk.type.to_pandas_dtype())
+            bound = cs.LIMIT // 10**decimals
+            if len(raw) and (raw.max() > bound or raw.min() < -bound):
+                return False  # the general path names the values out of range
+            np.multiply(raw, 10**decimals, out=out, dtype=np.int64, casting="unsafe")
             return True
         if pa.types.is_decimal128(chunk.type):
             words = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[
@@ -274,8 +276,11 @@ def units_column(
     if fast is not None:
         return fast
     arr = to_numpy(column)
-    if arr.dtype.kind in "iu":
-        scaled: Int64Array = arr.astype(np.int64) * 10**decimals
+    if arr.dtype.kind in "iu":  # held to the bound of decimal text, so that scaling cannot wrap
+        bound = cs.LIMIT // 10**decimals
+        wide = (arr > bound) | (arr < -bound)
+        _report(problems, np.nonzero(wide)[0], lambda r: f"{name} {arr[r]} is out of range", where)
+        scaled: Int64Array = np.where(wide, 0, arr).astype(np.int64) * 10**decimals
         return scaled
     if arr.dtype.kind == "f":
         problems.add(

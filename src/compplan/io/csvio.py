@@ -166,6 +166,7 @@ class _Reader:
         with handle:
             table = self._read_fast(handle)
         if table is None:  # quoted fields: the csv module handles the quoting rules
+            self.problems = ProblemCollector()  # it reports again what the blocks read so far had
             with _open(self.path) as text:
                 try:
                     table = self._read_slow(text)
@@ -175,15 +176,18 @@ class _Reader:
         return table
 
     # -- the fast path: numba over raw bytes -------------------------------------------------------------
-    def _preamble(self, handle: IO[bytes]) -> tuple[list[str], int, bytes]:
-        """Read comment lines and the header; return header, its line number, and the bytes after it."""
+    def _preamble(self, handle: IO[bytes], step: int) -> tuple[list[str], int, bytes]:
+        """Read comment lines and the header; return header, its line number, and the bytes after it.
+
+        The file is read ``step`` bytes at a time (a small file: its size, not a whole block).
+        """
         line_no = 0
-        first = handle.read(BLOCK_BYTES)
+        first = handle.read(step)
         pos = 0
         while True:
             nl = first.find(b"\n", pos)
             if nl < 0:
-                more = handle.read(BLOCK_BYTES)
+                more = handle.read(step)
                 if more:
                     first += more
                     continue
@@ -216,26 +220,27 @@ class _Reader:
 
     def _read_fast(self, handle: io.BufferedReader) -> RawTable | None:
         """Parse block by block straight into the final columns (one ``[ncols, rows]`` array, grown rarely)."""
-        header, header_line, rest = self._preamble(handle)
+        try:
+            size = os.fstat(handle.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            size = 0
+        step = min(BLOCK_BYTES, size) if size > 0 else BLOCK_BYTES  # a small file gets a small buffer
+        header, header_line, rest = self._preamble(handle, step)
         if b'"' in rest:
             return None
         self.check_header(header, header_line)
         kinds = np.array([_KERNEL_KIND[self.spec[h]] for h in header], dtype=np.int64)
         decimals = np.array([self._places(h) for h in header], dtype=np.int64)
-        try:
-            size = os.fstat(handle.fileno()).st_size
-        except (OSError, AttributeError, ValueError):
-            size = 0
         table = _Columns(len(header))
         texts: dict[int, list[tuple[int, int, np.ndarray | None]]] = {c: [] for c in range(len(header))}
         line = header_line + 1
-        data = bytearray(max(BLOCK_BYTES, len(rest)) + BLOCK_BYTES)  # reused for every block: no copies
+        data = bytearray(len(rest) + step)  # reused for every block: whole lines are parsed in place
         data[: len(rest)] = rest
         filled = len(rest)
         while True:
-            if len(data) - filled < BLOCK_BYTES:  # a line longer than a block: a bigger buffer
-                data = data[:filled] + bytearray(filled + BLOCK_BYTES)
-            got = handle.readinto(memoryview(data)[filled : filled + BLOCK_BYTES]) or 0
+            if len(data) - filled < step:  # a line longer than a block: a bigger buffer
+                data = data[:filled] + bytearray(filled + step)
+            got = handle.readinto(memoryview(data)[filled : filled + step]) or 0
             if data.find(b'"', filled, filled + got) >= 0:
                 return None
             total = filled + got
@@ -243,8 +248,8 @@ class _Reader:
             if cut == 0 and got:
                 filled = total
                 continue
-            if cut:  # the block's whole lines, parsed in place (the parse keeps no view of them)
-                line = self._parse_chunk(header, memoryview(data)[:cut], kinds, decimals, line, table, size, texts)
+            if cut:  # the parse keeps no view of the buffer
+                line = self._parse_chunk(header, data, cut, kinds, decimals, line, table, size, texts)
             data[: total - cut] = data[cut:total]  # the unfinished last line moves to the front (same size)
             filled = total - cut
             if not got:
@@ -254,7 +259,8 @@ class _Reader:
     def _parse_chunk(
         self,
         header: list[str],
-        chunk: memoryview,
+        data: bytearray,
+        end: int,
         kinds: Int64Array,
         decimals: Int64Array,
         line: int,
@@ -262,16 +268,19 @@ class _Reader:
         size: int,
         texts: dict[int, list[tuple[int, int, np.ndarray | None]]],
     ) -> int:
-        """Parse whole lines into the table, in pieces on every core; return the next physical line number.
+        """Parse the whole lines ``data[:end]`` into the table; return the next physical line number.
 
-        Each piece starts at a line break, so its first line number and an upper bound of its rows (its line
-        count) are known before parsing; pieces are parsed at the same time, each at its bound's offset, then
-        checked in order, each moved down first when the pieces before it had blank or dropped lines.
+        The block is parsed in pieces on every core: each piece starts after a line break, so its first line
+        number and an upper bound of its rows (its line count) are known before parsing, and pieces are parsed at
+        the same time, each at its bound's offset. The pieces' rows are then moved down to follow each other
+        (past blank lines and rows with the wrong number of fields) and the block is checked as one, so problems
+        are listed, and summarised, exactly as with one thread.
         """
+        chunk = memoryview(data)[:end]
         buf = np.frombuffer(chunk, dtype=np.uint8)
-        cuts = _line_pieces(chunk.obj, len(chunk), threads.thread_count())  # type: ignore[arg-type]
+        cuts = _line_pieces(data, end, threads.thread_count())
         counts = threads.run_parts(lambda c: int(cs.count_lines(buf[c[0] : c[1]])), cuts)
-        values, lines = table.room(sum(counts), size, len(chunk))
+        values, lines = table.room(sum(counts), size, end)
         offsets = list(itertools.accumulate(counts, initial=0))
         parsed = threads.run_parts(
             lambda k: cs.parse_block_into(
@@ -279,14 +288,18 @@ class _Reader:
             ),
             range(len(cuts)),
         )
-        start = table.rows
-        for k, (rows, errors, fields, starts, ends, _) in enumerate(parsed):
-            at = start + offsets[k]
-            if at != table.rows and rows:  # earlier pieces kept fewer rows than their lines
-                values[:, table.rows : table.rows + rows] = values[:, at : at + rows]
-                lines[table.rows : table.rows + rows] = lines[at : at + rows]
-            a = cuts[k][0]
-            table.rows += self._check_block(header, chunk, table, rows, errors, fields, starts + a, ends + a, texts)
+        rows = 0
+        for k, (kept, *_) in enumerate(parsed):
+            at, to = table.rows + offsets[k], table.rows + rows
+            if at != to and kept:  # earlier pieces parsed fewer rows than their lines
+                values[:, to : to + kept] = values[:, at : at + kept]
+                lines[to : to + kept] = lines[at : at + kept]
+            rows += kept
+        errors = np.concatenate([p[1] for p in parsed], axis=1)
+        fields = np.concatenate([p[2] for p in parsed])
+        starts = np.concatenate([p[3] + a for p, (a, _) in zip(parsed, cuts, strict=True)])
+        ends = np.concatenate([p[4] + a for p, (a, _) in zip(parsed, cuts, strict=True)])
+        table.rows += self._check_block(header, chunk, table, rows, errors, fields, starts, ends, texts)
         return line + offsets[-1]
 
     def _check_block(
@@ -507,7 +520,8 @@ _ASCII_SPACE = np.array([9, 10, 11, 12, 13, 28, 29, 30, 31, 32], dtype=np.uint8)
 def _line_pieces(data: bytes | bytearray, n: int, count: int) -> list[tuple[int, int]]:
     """Up to ``count`` byte ranges of about equal size that cover ``data[:n]``, each ending after a line break.
 
-    (The last one ends at ``n``.) Pieces are at least :data:`PIECE_BYTES` long.
+    (The last one ends at ``n``.) ``count`` is first lowered so that ``n / count`` is at least
+    :data:`PIECE_BYTES`; a piece then ends at the first line break after its share.
     """
     count = max(1, min(count, n // max(PIECE_BYTES, 1)))
     bounds = [0]

@@ -39,20 +39,21 @@ class _ParquetColumns:
 
         if name not in self.column_names:
             raise KeyError(name)
+        if self.column_names.count(name) > 1:
+            raise InputError(f"{self.path}: column {name!r} appears {self.column_names.count(name)} times")
         groups = self.file.num_row_groups
         count = max(1, min(threads.thread_count(), groups))
         bounds = [groups * i // count for i in range(count + 1)]
 
-        def read(k: int) -> list[Any]:
+        def read(k: int) -> Any:
             file = self.file if k == 0 else pq.ParquetFile(self.path)  # a reader of its own per thread
-            table = file.read_row_groups(list(range(bounds[k], bounds[k + 1])), columns=[name])
-            return list(table.column(0).chunks)
+            return file.read_row_groups(list(range(bounds[k], bounds[k + 1])), columns=[name]).column(0)
 
         try:
             parts = threads.run_parts(read, range(count))
         except (OSError, ValueError) as exc:
             raise InputError(f"{self.path}: cannot read Parquet column {name!r}: {exc}") from None
-        return pa.chunked_array([c for part in parts for c in part], type=self.file.schema_arrow.field(name).type)
+        return pa.chunked_array([c for part in parts for c in part.chunks], type=parts[0].type)
 
 
 def _release() -> None:

@@ -25,6 +25,8 @@ ERR_DATE = 5
 ERR_RANGE = 6
 
 _LIMIT = 10**17  # far above every documented bound, far below int64 overflow
+#: The largest magnitude of a parsed value in units (integer columns from frames are held to it too).
+LIMIT = _LIMIT
 
 
 @jit

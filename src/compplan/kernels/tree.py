@@ -318,8 +318,8 @@ def walk_range(parent, first, kids, path, stop_node, order, parent_pos, end, dep
 def root_paths(parent, samples, max_depth):  # type: ignore[no-untyped-def]
     """Root-first ancestor paths of the ``samples`` (``lengths[i] == 0``: no root within ``max_depth`` steps).
 
-    Stops early (the remaining lengths 0) once a quarter of the samples found no root: the tree is too deep
-    for a cut to be cheap to find.
+    Stops early (the remaining lengths 0) once more than a quarter of the samples found no root: the tree is
+    too deep for a cut to be cheap to find.
     """
     m = samples.shape[0]
     paths = np.empty((m, max_depth), dtype=np.int64)
