@@ -256,3 +256,22 @@ def test_dense_index_in_parts_equals_a_sort(values: list[int]) -> None:
         rows = np.full(span, -1, dtype=np.int32)
         rows[ids[want] - low] = np.arange(n)
         assert np.array_equal(table, rows)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 4), st.integers(1, 120), st.integers(0, 120))
+def test_order_check_lists_the_recent_lines_fast_start_needs(seed: int, days: int, extra: int) -> None:
+    from compplan.kernels.tree import scatter_add_lines, scatter_add_window
+    from compplan.synthetic import generate
+
+    members, orders = generate(300, seed=seed, period="2026-01")
+    tree = Genealogy.build(members)
+    cols = _orders(tree, orders, PERIOD, 2, days + extra)  # lines in parts of one (tests/conftest.py)
+    assert cols.recent is not None and cols.recent_days == days + extra
+    age = cols.day - tree.enrolled[cols.position]
+    assert np.array_equal(cols.recent, np.nonzero(age < days + extra)[0])  # every such line, in order
+    everyone = np.ones(len(tree), dtype=bool)
+    n, lines = len(tree), len(cols.day)
+    want = scatter_add_window(cols.position, cols.day, tree.enrolled, days, cols.cv, n, 0, lines, everyone)
+    got = scatter_add_lines(cols.recent, cols.position, cols.day, tree.enrolled, days, cols.cv, n)
+    assert np.array_equal(got, want)

@@ -24,7 +24,7 @@ from compplan.kernels import hypothetical as kh
 from compplan.kernels import ranks as kr
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity
-from compplan.kernels.tree import boundary_ancestors, scatter_add, scatter_add_window, subtree_sum
+from compplan.kernels.tree import boundary_ancestors, scatter_add, scatter_add_lines, scatter_add_window, subtree_sum
 from compplan.money import RATE_SCALE, format_units
 from compplan.spec.models import (
     Action,
@@ -294,6 +294,11 @@ class FastStartStep(BonusStep):
         o, tree = ctx.orders, ctx.tree
         volume = o.cv if self.basis == "cv" else o.pv
         # a line of the period (day >= period start) is in a member's window only if it enrolled after this
+        if o.recent is not None and o.recent_days >= self.days:  # the order check listed the lines it can use
+            basis: np.ndarray = scatter_add_lines(
+                o.recent, o.position, o.day, tree.enrolled, self.days, volume, len(tree)
+            )
+            return basis
         candidate = tree.enrolled > ctx.period_start - self.days
         return threads.add_parts(
             threads.run_parts(
@@ -1096,6 +1101,11 @@ class Program:
     plan: Plan
     steps: tuple[Step, ...]
     money: MoneyParams
+
+    @property
+    def recent_days(self) -> int:
+        """The longest fast-start window (days): the order check lists the lines that fall in one."""
+        return max((s.days for s in self.steps if isinstance(s, FastStartStep)), default=0)
 
     def describe(self) -> list[str]:
         """One line per step: its name, class, what it reads and writes."""

@@ -69,6 +69,10 @@ class OrderColumns:
     day: Int64Array
     pv: Int64Array
     cv: Int64Array
+    #: Lines dated less than ``recent_days`` after their member's enrolment (the longest fast-start window of
+    #: the plan), in order, when the one-pass check found them; ``None`` after the general checks.
+    recent: Int64Array | None = None
+    recent_days: int = 0
 
 
 #: Ledger line kinds (docs/semantics.md 3.7).
@@ -455,7 +459,7 @@ class CloseResult:
         )
 
 
-def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> OrderColumns:
+def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int, recent_days: int = 0) -> OrderColumns:
     """Check every order line against the tree, the period and the bounds; convert to plan units.
 
     With dense integer ids and volumes at the plan's decimals, one numba pass looks every line up and checks it
@@ -466,10 +470,11 @@ def _orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) -> Order
     if orders.decimals == vdec:
         day = _day_numbers(orders.dates)
         pv, cv = orders.pv.astype(np.int64, copy=False), orders.cv.astype(np.int64, copy=False)
-        bounds = (_day(period.start), _day(period.end), MAX_LINE_UNITS, MAX_TOTAL_UNITS)
+        bounds = (_day(period.start), _day(period.end), MAX_LINE_UNITS, MAX_TOTAL_UNITS, recent_days)
         checked = tree.check_order_lines(orders.member_ids, day, pv, cv, *bounds)
         if checked is not None and checked[1] == 0:
-            return OrderColumns(checked[0], *(_read_only(c) for c in (day, pv, cv)))
+            day, pv, cv = (_read_only(c) for c in (day, pv, cv))
+            return OrderColumns(checked[0], day, pv, cv, recent=checked[2], recent_days=recent_days)
     return _check_orders(tree, orders, period, vdec)
 
 
@@ -777,7 +782,9 @@ def close(
     if placement is not None:
         lap("placement")
     _check_enrolment(tree, period)
-    order_cols = _orders(tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals)
+    order_cols = _orders(
+        tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals, program.recent_days
+    )
     prior = _prior_state(tree, plan, state, period)
     event_cols = _events(tree, events, period, plan)
     lap("check_inputs")

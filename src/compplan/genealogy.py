@@ -144,28 +144,33 @@ class Genealogy:
 
     def check_order_lines(
         self, member_ids: IdArray, day: Int64Array, pv: Int64Array, cv: Int64Array, *bounds: int
-    ) -> tuple[npt.NDArray[np.int32], int] | None:
-        """Preorder positions of order lines and how many lines have a problem, in one pass (dense ids only).
+    ) -> tuple[npt.NDArray[np.int32], int, Int64Array] | None:
+        """Check order lines in one pass (dense ids only).
 
-        ``bounds`` are the period's first and last day, the bound of ``|pv|`` and ``|cv|`` per line and of
-        their sums (see :func:`~compplan.kernels.tree.check_order_lines`). ``None`` when the ids are not dense
-        integers: the caller then looks the ids up and checks the lines itself.
+        Returns the lines' preorder positions, how many lines have a problem, and the lines dated less than
+        ``recent_days`` after their member's enrolment, in order. ``bounds`` are the period's first and last
+        day, the bound of ``|pv|`` and ``|cv|`` per line and of their sums, and ``recent_days`` (see
+        :func:`~compplan.kernels.tree.check_order_lines`). ``None`` when the ids are not dense integers: the
+        caller then looks the ids up and checks the lines itself.
         """
         if self.pairs is None or member_ids.dtype != np.int64:
             return None
         pairs, low = self.pairs, self.index.low
-        start, end, max_line, max_total = bounds
+        start, end, max_line, max_total, recent_days = bounds
         position = np.empty(len(member_ids), dtype=np.int32)
+        recent = np.empty(len(member_ids), dtype=np.int64)  # parts write from their first line on
+        ranges = threads.parts(len(member_ids))
         parts = threads.run_parts(
             lambda r: check_order_lines(
-                member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, r[0], r[1], position
+                member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, *r, position, recent_days, recent
             ),
-            threads.parts(len(member_ids)),
+            ranges,
         )
-        problems = sum(int(p) for p, _, _ in parts)
-        if sum(int(a) for _, a, _ in parts) > max_total or sum(int(b) for _, _, b in parts) > max_total:
+        problems = sum(int(p) for p, _, _, _ in parts)
+        if sum(int(a) for _, a, _, _ in parts) > max_total or sum(int(b) for _, _, b, _ in parts) > max_total:
             problems += 1
-        return position, problems
+        lines = [recent[lo : lo + found] for (lo, _), (*_, found) in zip(ranges, parts, strict=True)]
+        return position, problems, np.concatenate(lines) if lines else recent[:0]
 
 
 class IdIndex:

@@ -485,20 +485,24 @@ def position_table(table, position, enrolled_c):  # type: ignore[no-untyped-def]
 
 
 @jit
-def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, lo, hi, position):  # type: ignore[no-untyped-def]
+def check_order_lines(  # type: ignore[no-untyped-def]
+    member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, lo, hi, position, recent_days, recent
+):
     """Check order lines ``[lo, hi)`` and write their members' preorder positions into ``position``.
 
     A line has a problem when its member is unknown, its day is outside ``[start, end]`` or before the
     member's enrolment, ``|pv|`` or ``|cv|`` is above ``max_line``; the sums of ``|pv|`` and of ``|cv|``
-    above ``max_total`` count as one more. Returns the number of problems and the sums of ``|pv|`` and
-    ``|cv|`` over the lines without one (each at most ``max_total + max_line``, so parts add up without
-    overflow in Python). Only the count matters: with any problem the caller runs the general checks, which
-    name every one.
+    above ``max_total`` count as one more. Returns the number of problems, the sums of ``|pv|`` and ``|cv|``
+    over the lines without one (each at most ``max_total + max_line``, so parts add up without overflow in
+    Python) and the number of lines dated less than ``recent_days`` after their member's enrolment, whose
+    indices are written, in order, from ``recent[lo]`` on (fast start reads only those lines). Only the count
+    of problems matters: with any problem the caller runs the general checks, which name every one.
     """
     span = pairs.shape[0] // 2
     problems = 0
     total_pv = 0
     total_cv = 0
+    found = 0
     high = low + span - 1
     for i in range(lo, hi):
         k = member_ids[i]
@@ -511,21 +515,20 @@ def check_order_lines(member_ids, low, pairs, day, pv, cv, start, end, max_line,
         d = day[i]
         a = pv[i]
         b = cv[i]
-        if (
-            d < start
-            or d > end
-            or d < pairs[2 * s + 1]
-            or not (-max_line <= a <= max_line and -max_line <= b <= max_line)
-        ):
+        enrolled = pairs[2 * s + 1]
+        if d < start or d > end or d < enrolled or not (-max_line <= a <= max_line and -max_line <= b <= max_line):
             problems += 1
             continue
+        if d - enrolled < recent_days:
+            recent[lo + found] = i
+            found += 1
         total_pv += abs(a)
         total_cv += abs(b)
         if total_pv > max_total or total_cv > max_total:
             problems += 1
             total_pv = 0  # counted once per max_total; no overflow
             total_cv = 0
-    return problems, total_pv, total_cv
+    return problems, total_pv, total_cv, found
 
 
 @jit
@@ -543,4 +546,16 @@ def scatter_add_window(index, day, start, days, values, n, lo, hi, candidate):  
             age = day[i] - start[j]
             if age >= 0 and age < days:
                 out[j] += values[i]
+    return out
+
+
+@jit
+def scatter_add_lines(lines, index, day, start, days, values, n):  # type: ignore[no-untyped-def]
+    """:func:`scatter_add_window` over the given lines only (the order check's lines of recent members)."""
+    out = np.zeros(n, dtype=np.int64)
+    for i in lines:
+        j = index[i]
+        age = day[i] - start[j]
+        if age >= 0 and age < days:
+            out[j] += values[i]
     return out
