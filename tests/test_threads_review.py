@@ -75,7 +75,7 @@ def test_any_split_gives_the_ranks_and_unilevel_lines_of_one_pass(
     n = len(tree)
     ints = st.lists(st.integers(0, 300_000), min_size=n, max_size=n)
     pv = np.array(data.draw(ints), dtype=np.int64)
-    gv = subtree_sum(pv, tree.parent)
+    gv = subtree_sum(pv, tree.parent, np.empty_like(pv))
     active = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=np.bool_)
     params = next(
         s.params for s in compile_plan(load_plan(PLANS / "hybrid_leadership.yaml")).steps if isinstance(s, Ranks)

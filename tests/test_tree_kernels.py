@@ -272,6 +272,7 @@ def test_order_check_lists_the_recent_lines_fast_start_needs(seed: int, days: in
     assert np.array_equal(cols.recent, np.nonzero(age < days + extra)[0])  # every such line, in order
     everyone = np.ones(len(tree), dtype=bool)
     n, lines = len(tree), len(cols.day)
-    want = scatter_add_window(cols.position, cols.day, tree.enrolled, days, cols.cv, n, 0, lines, everyone)
-    got = scatter_add_lines(cols.recent, cols.position, cols.day, tree.enrolled, days, cols.cv, n)
+    want, got = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    scatter_add_window(cols.position, cols.day, tree.enrolled, days, cols.cv, 0, lines, everyone, want)
+    scatter_add_lines(cols.recent, cols.position, cols.day, tree.enrolled, days, cols.cv, got)
     assert np.array_equal(got, want)

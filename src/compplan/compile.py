@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from compplan import threads
+from compplan import arrays, threads
 from compplan.errors import EngineError, InputError, PlanError, Problem, ProblemCollector
 from compplan.inputs import MAX_TOTAL_UNITS, exact_sum, format_id
 from compplan.kernels import binary as kbin
@@ -102,10 +102,12 @@ class Volumes(Step):
         # one whole column per thread (no per-part outputs to allocate and add up); one after the other when
         # the lines are too few to be worth a thread
         pv, cv = threads.run_parts(
-            lambda values: scatter_add(o.position, values, n), [o.pv, o.cv], worth=len(o.position) >= threads.MIN_PART
+            lambda values: scatter_add(o.position, values, arrays.zeros(n)),
+            [o.pv, o.cv],
+            worth=len(o.position) >= threads.MIN_PART,
         )
         ctx.values["pv"], ctx.values["cv"] = pv, cv
-        ctx.values["gv"] = subtree_sum(pv, ctx.tree.parent)
+        ctx.values["gv"] = subtree_sum(pv, ctx.tree.parent, np.empty_like(pv))
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class Ranks(Step):
         v = ctx.values
         tree, params = ctx.tree, self.params
         end, pv, gv, active = tree.end, v["pv"], v["gv"], v["active"]
-        rank, qv, best = kr.new_rank_arrays(gv)
+        rank, qv, best = arrays.zeros(len(gv)), gv.copy(), arrays.zeros(len(gv))  # on huge pages (compplan.arrays)
         ranges = threads.parts(len(tree))
         threads.run_parts(
             lambda r: kr.paid_as_ranks_range(end, pv, gv, active, params, *r, r[1], rank, qv, best), ranges
@@ -296,14 +298,14 @@ class FastStartStep(BonusStep):
         # a line of the period (day >= period start) is in a member's window only if it enrolled after this
         if o.recent is not None and o.recent_days >= self.days:  # the order check listed the lines it can use
             basis: np.ndarray = scatter_add_lines(
-                o.recent, o.position, o.day, tree.enrolled, self.days, volume, len(tree)
+                o.recent, o.position, o.day, tree.enrolled, self.days, volume, arrays.zeros(len(tree))
             )
             return basis
         candidate = tree.enrolled > ctx.period_start - self.days
         return threads.add_parts(
             threads.run_parts(
                 lambda r: scatter_add_window(
-                    o.position, o.day, tree.enrolled, self.days, volume, len(tree), *r, candidate
+                    o.position, o.day, tree.enrolled, self.days, volume, *r, candidate, arrays.zeros(len(tree))
                 ),
                 threads.parts(len(o.position)),
             )
@@ -711,9 +713,9 @@ class TeamGoalStep(BonusStep):
     def _measures(self, ctx: Context) -> dict[str, np.ndarray]:
         v, tree = ctx.values, ctx.tree
         new = ((tree.enrolled >= ctx.period_start) & v["active"]).astype(np.int64)
-        team_new = subtree_sum(new, tree.parent) - new
+        team_new = subtree_sum(new, tree.parent, np.empty_like(new)) - new
         has_parent = tree.parent >= 0
-        frontline_new = scatter_add(tree.parent[has_parent], new[has_parent], len(tree))
+        frontline_new = scatter_add(tree.parent[has_parent], new[has_parent], arrays.zeros(len(tree)))
         return {"gv": v["gv"], "new_actives": team_new, "personal_new_actives": frontline_new}
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
@@ -867,7 +869,8 @@ class BinaryStep(BonusStep):
         pl = ctx.require_placement(self)
         v, tree = ctx.values, ctx.tree
         n = len(tree)
-        below = subtree_sum(v[self.volume][pl.order], pl.parent)  # placement-subtree volume by placement position
+        placed = v[self.volume][pl.order]
+        below = subtree_sum(placed, pl.parent, np.empty_like(placed))  # placement-subtree volume by placement position
         legs = []
         for k in (0, 1):
             c = pl.child[k]
@@ -961,7 +964,7 @@ class BinaryStep(BonusStep):
         for k in (0, 1):
             c = pl.child[k][ps]
             inside = (c >= 0) & (pf >= c) & (pf < pl.end[np.maximum(c, 0)])
-            counts.append(scatter_add(s[inside], np.ones(int(inside.sum()), dtype=np.int64), n))
+            counts.append(scatter_add(s[inside], np.ones(int(inside.sum()), dtype=np.int64), arrays.zeros(n)))
         out: np.ndarray = np.minimum(counts[0], counts[1])
         return out
 

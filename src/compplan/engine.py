@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from compplan import threads
+from compplan import arrays, threads
 from compplan.compile import BonusStep, Program, compile_plan
 from compplan.errors import EngineError, InputError, Problem, ProblemCollector
 from compplan.genealogy import Genealogy, add_rows
@@ -168,7 +168,7 @@ class Context:
         ranges = threads.parts(n) if ranged else [(0, n)]
 
         def run(part: int, buffer: LedgerBuffer, emit: bool) -> tuple[np.ndarray, int]:
-            totals = np.zeros(n, dtype=np.int64)
+            totals = arrays.zeros(n)  # payees at random: on huge pages
             if ranged:
                 return totals, kernel(*ranges[part], totals, buffer, only, emit)
             return totals, kernel(totals, buffer, only, emit)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from compplan import threads
+from compplan import arrays, threads
 from compplan.errors import InputError, ProblemCollector
 from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, format_id, ids_like
 from compplan.kernels import tree as kt
@@ -131,7 +131,7 @@ class Genealogy:
             problems.raise_if_any(InputError, title=f"{members.source}: the sponsor tree has a cycle")
         pairs = None
         if index.table is not None and (n == 0 or (enrolled_c.min() >= -(2**31) and enrolled_c.max() < 2**31)):
-            pairs = position_table(index.table, position, enrolled_c)
+            pairs = position_table(index.table, position, enrolled_c, np.empty(2 * len(index.table), dtype=np.int32))
         return cls(ids, order, position, parent_pos, end, depth, enrolled, members, perm, index, pairs)
 
     def where(self, canonical_row: int) -> str:
@@ -342,9 +342,9 @@ def _children_lists(parent: Int64Array) -> tuple[Int64Array, np.ndarray]:
     """:func:`~compplan.kernels.tree.children_lists` in parts (each part counts and fills its own children)."""
     n = len(parent)
     ranges = threads.parts(n)
-    counts = np.zeros((len(ranges), n + 1), dtype=np.int64)
+    counts = arrays.zeros((len(ranges), n + 1))  # counted at random: on huge pages
     threads.run_parts(lambda k: kt.child_counts(parent, *ranges[k], counts[k]), range(len(ranges)))
-    first, starts = kt.list_starts(counts)
+    first, starts = kt.list_starts(counts, np.empty(n + 1, dtype=np.int64), np.empty((len(ranges), n), dtype=np.int64))
     kids = np.empty(max(3 * int(first[n]), 1), dtype=np.int32)
     threads.run_parts(lambda k: kt.fill_children(parent, first, starts[k], *ranges[k], kids), range(len(ranges)))
     return first, kids

@@ -94,9 +94,9 @@ def tree_arrays(order, position, parent):  # type: ignore[no-untyped-def]
 
 
 @jit
-def subtree_sum(values, parent_pos):  # type: ignore[no-untyped-def]
-    """Sum of ``values`` over each subtree (the node itself included), in one reverse pass."""
-    out = values.copy()
+def subtree_sum(values, parent_pos, out):  # type: ignore[no-untyped-def]
+    """Sum of ``values`` over each subtree (the node itself included) into ``out``, in one reverse pass."""
+    out[:] = values
     for pos in range(out.shape[0] - 1, 0, -1):
         p = parent_pos[pos]
         if p >= 0:
@@ -129,9 +129,8 @@ def boundary_ancestors(parent, bounds):  # type: ignore[no-untyped-def]
 
 
 @jit
-def scatter_add(index, values, n):  # type: ignore[no-untyped-def]
+def scatter_add(index, values, out):  # type: ignore[no-untyped-def]
     """``out[index[i]] += values[i]`` exactly in int64 (``np.bincount`` would go through float64)."""
-    out = np.zeros(n, dtype=np.int64)
     for i in range(index.shape[0]):
         out[index[i]] += values[i]
     return out
@@ -148,7 +147,7 @@ def children_lists(parent):  # type: ignore[no-untyped-def]
     n = parent.shape[0]
     counts = np.zeros((1, n + 1), dtype=np.int64)
     child_counts(parent, 0, n, counts[0])
-    first, starts = list_starts(counts)
+    first, starts = list_starts(counts, np.empty(n + 1, dtype=np.int64), np.empty((1, n), dtype=np.int64))
     kids = np.empty(max(3 * first[n], 1), dtype=np.int32)
     fill_children(parent, first, starts[0], 0, n, kids)
     return first, kids
@@ -164,15 +163,14 @@ def child_counts(parent, lo, hi, counts):  # type: ignore[no-untyped-def]
 
 
 @jit
-def list_starts(counts):  # type: ignore[no-untyped-def]
+def list_starts(counts, first, starts):  # type: ignore[no-untyped-def]
     """From per-part :func:`child_counts` (``counts[part]``): ``first`` and each part's first entry per node.
 
     A node's list holds the children of part 0, then those of part 1, ...: children in increasing index.
+    ``first`` (``n + 1``) and ``starts`` (``parts x n``) are written and returned.
     """
     parts, size = counts.shape
     n = size - 1
-    first = np.empty(n + 1, dtype=np.int64)
-    starts = np.empty((parts, n), dtype=np.int64)
     running = 0
     for v in range(n):
         first[v] = running
@@ -464,7 +462,7 @@ def dense_lookup(keys, low, table):  # type: ignore[no-untyped-def]
 
 
 @jit
-def position_table(table, position, enrolled_c):  # type: ignore[no-untyped-def]
+def position_table(table, position, enrolled_c, pairs):  # type: ignore[no-untyped-def]
     """For each slot of a dense id table (:func:`dense_table_range`): (preorder position, enrolment day) as int32 pairs.
 
     ``pairs[2 * s]`` is the position of the member with id ``low + s`` (``-1`` if none) and ``pairs[2 * s + 1]``
@@ -472,7 +470,6 @@ def position_table(table, position, enrolled_c):  # type: ignore[no-untyped-def]
     checks that every day fits in int32.
     """
     span = table.shape[0]
-    pairs = np.empty(2 * span, dtype=np.int32)
     for s in range(span):
         c = table[s]
         if c >= 0:
@@ -532,14 +529,13 @@ def check_order_lines(  # type: ignore[no-untyped-def]
 
 
 @jit
-def scatter_add_window(index, day, start, days, values, n, lo, hi, candidate):  # type: ignore[no-untyped-def]
+def scatter_add_window(index, day, start, days, values, lo, hi, candidate, out):  # type: ignore[no-untyped-def]
     """Fast start's basis: ``out[index[i]] += values[i]`` over the lines ``[lo, hi)`` in the window.
 
     A line is in the window when ``0 <= day[i] - start[index[i]] < days``. ``candidate`` marks the members that
     can have such a line at all (enrolled recently enough): one byte per member, so the test stays in cache
     and only their lines read ``start`` and write ``out``.
     """
-    out = np.zeros(n, dtype=np.int64)
     for i in range(lo, hi):
         j = index[i]
         if candidate[j]:
@@ -550,9 +546,8 @@ def scatter_add_window(index, day, start, days, values, n, lo, hi, candidate):  
 
 
 @jit
-def scatter_add_lines(lines, index, day, start, days, values, n):  # type: ignore[no-untyped-def]
+def scatter_add_lines(lines, index, day, start, days, values, out):  # type: ignore[no-untyped-def]
     """:func:`scatter_add_window` over the given lines only (the order check's lines of recent members)."""
-    out = np.zeros(n, dtype=np.int64)
     for i in lines:
         j = index[i]
         age = day[i] - start[j]
