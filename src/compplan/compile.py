@@ -795,7 +795,7 @@ class ActionStep(BonusStep):
                 keep = (np.arange(len(payee)) - group_start) < int(self.limit[k] or 0)
                 payee, source, day, seq = payee[keep], source[keep], day[keep], seq[keep]
             if self.cash[k]:
-                np.add.at(column, payee, self.cash[k])
+                scatter_add(payee, np.full(len(payee), self.cash[k], dtype=np.int64), column)  # np.add.at is slow
                 payee_parts.append(payee)
                 source_parts.append(source)
                 key_parts.append(np.stack([source, day, seq, np.full(len(source), k)]))
