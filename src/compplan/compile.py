@@ -381,17 +381,12 @@ class RankAdvancementStep(BonusStep):
         ranks: list[np.ndarray] = []
         promoted = np.nonzero(h1 > h0)[0]  # only they can reach a rank: the per-rank tests run on them alone
         p0, p1 = h0[promoted], h1[promoted]
-        if self.pay_skipped:  # the cash of every rank in (h0, h1]: a difference of running sums, in one pass
-            below = np.concatenate([[0], np.cumsum(self.cash[1:])])  # below[r] = cash of ranks 1..r
-            column[promoted] = below[p1] - below[p0]
-        else:  # only the rank reached
-            column[promoted] = self.cash[p1]
-        lines = ctx.ledger is not None
         for r in range(1, len(self.cash)):
-            if not ((lines and self.cash[r]) or self.award[r] is not None):
+            if self.cash[r] == 0 and self.award[r] is None:
                 continue
             who = promoted[self._reached(p0, p1, r)]
-            if lines and self.cash[r]:
+            if self.cash[r]:
+                column[who] += self.cash[r]
                 members.append(who)
                 ranks.append(np.full(len(who), r, dtype=np.int64))
             if self.award[r] is not None:
