@@ -978,7 +978,7 @@ class Streak(Step):
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
-        v["streak"] = kc.streak(v["active"], v["prior_streak"])
+        v["streak"] = kc.streak(v["active"], v["prior_streak"], np.empty(len(v["active"]), dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -1094,7 +1094,9 @@ class Balances(Step):
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
-        v["paid"], v["balance_out"] = kc.balances(v["balance_in"], v["total"], self.minimum)
+        n = len(v["total"])  # outputs from numpy: on huge pages (compplan.arrays)
+        v["paid"], v["balance_out"] = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        kc.balances(v["balance_in"], v["total"], self.minimum, v["paid"], v["balance_out"])
 
 
 @dataclass(frozen=True)

@@ -18,21 +18,21 @@ def qualified(rank, active, min_rank, require_active):  # type: ignore[no-untype
 
 
 @jit
-def streak(active, prior):  # type: ignore[no-untyped-def]
-    """``prior + 1`` where active, else 0."""
+def streak(active, prior, out):  # type: ignore[no-untyped-def]
+    """``out = prior + 1`` where active, else 0."""
     n = active.shape[0]
-    out = np.empty(n, dtype=np.int64)
     for v in range(n):
         out[v] = prior[v] + 1 if active[v] else 0
     return out
 
 
 @jit
-def balances(balance_in, total, minimum):  # type: ignore[no-untyped-def]
-    """``(paid, balance_out)``: pay ``balance_in + total`` when it is at least ``max(minimum, 0)``, else carry it."""
+def balances(balance_in, total, minimum, paid, out):  # type: ignore[no-untyped-def]
+    """Pay ``balance_in + total`` when it is at least ``max(minimum, 0)``, else carry it.
+
+    Writes ``paid`` and ``out`` (the balance carried to the next period).
+    """
     n = total.shape[0]
-    paid = np.empty(n, dtype=np.int64)
-    out = np.empty(n, dtype=np.int64)
     for v in range(n):
         payable = balance_in[v] + total[v]
         if payable < 0 or payable < minimum:
