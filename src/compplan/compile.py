@@ -196,7 +196,8 @@ class BonusStep(Step):
 
     def qualified_at(self, rank: np.ndarray, active: np.ndarray) -> np.ndarray:
         """:meth:`qualified` for the given ranks and activity."""
-        ok: np.ndarray = kc.qualified(rank, active, self.min_rank, self.require_active)
+        ok = np.empty(len(rank), dtype=np.bool_)  # read at random by the upline bonuses: on huge pages (arrays.py)
+        kc.qualified(rank, active, self.min_rank, self.require_active, ok)
         return ok
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:

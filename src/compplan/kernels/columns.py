@@ -1,17 +1,17 @@
-"""Per-member column arithmetic in one pass each (numpy would make a temporary per operation)."""
+"""Per-member column arithmetic in one pass each (numpy would make a temporary per operation).
+
+Outputs come from the caller, allocated with numpy (huge pages: :mod:`compplan.arrays`).
+"""
 
 from __future__ import annotations
-
-import numpy as np
 
 from compplan.kernels._jit import jit
 
 
 @jit
-def qualified(rank, active, min_rank, require_active):  # type: ignore[no-untyped-def]
-    """``rank >= min_rank and (active or not require_active)`` per member."""
+def qualified(rank, active, min_rank, require_active, out):  # type: ignore[no-untyped-def]
+    """``out = rank >= min_rank and (active or not require_active)`` per member."""
     n = rank.shape[0]
-    out = np.empty(n, dtype=np.bool_)
     for v in range(n):
         out[v] = rank[v] >= min_rank and (active[v] or not require_active)
     return out
