@@ -296,12 +296,12 @@ class FastStartStep(BonusStep):
     def _basis(self, ctx: Context) -> np.ndarray:
         o, tree = ctx.orders, ctx.tree
         volume = o.cv if self.basis == "cv" else o.pv
-        # a line of the period (day >= period start) is in a member's window only if it enrolled after this
         if o.recent is not None and o.recent_days >= self.days:  # the order check listed the lines it can use
             basis: np.ndarray = scatter_add_lines(
                 o.recent, o.position, o.day, tree.enrolled, self.days, volume, arrays.zeros(len(tree))
             )
             return basis
+        # a line of the period (day >= period start) is in a member's window only if it enrolled after this
         candidate = tree.enrolled > ctx.period_start - self.days
         return threads.add_parts(
             threads.run_parts(

@@ -339,7 +339,10 @@ def _cut(parent: Int64Array) -> Int64Array | None:
 
 
 def _children_lists(parent: Int64Array) -> tuple[Int64Array, np.ndarray]:
-    """:func:`~compplan.kernels.tree.children_lists` in parts (each part counts and fills its own children)."""
+    """The children lists of :func:`~compplan.kernels.tree.child_counts`, built in parts.
+
+    Each part counts and fills the entries of its own children.
+    """
     n = len(parent)
     ranges = threads.parts(n)
     counts = arrays.zeros((len(ranges), n + 1))  # counted at random: on huge pages

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from compplan import threads
-from compplan.errors import InputError
+from compplan.errors import InputError, Problem
 from compplan.inputs import Members, Orders
 from compplan.io.columns import members_from_frame, orders_from_frame
 
@@ -40,7 +40,8 @@ class _ParquetColumns:
         if name not in self.column_names:
             raise KeyError(name)
         if self.column_names.count(name) > 1:
-            raise InputError(f"{self.path}: column {name!r} appears {self.column_names.count(name)} times")
+            times = self.column_names.count(name)
+            raise InputError([Problem("duplicate_column", f"column {name!r} appears {times} times", str(self.path))])
         groups = self.file.num_row_groups
         count = max(1, min(threads.thread_count(), groups))
         bounds = [groups * i // count for i in range(count + 1)]

@@ -24,9 +24,9 @@ ERR_PRECISION = 4
 ERR_DATE = 5
 ERR_RANGE = 6
 
-_LIMIT = 10**17  # far above every documented bound, far below int64 overflow
-#: The largest magnitude of a parsed value in units (integer columns from frames are held to it too).
-LIMIT = _LIMIT
+#: The largest magnitude of a parsed value in units, far above every documented bound and far below int64
+#: overflow (integer columns from frames are held to it too).
+LIMIT = 10**17
 
 
 @jit
@@ -113,12 +113,12 @@ def _parse_field(buf, a, b, kind, decimals):  # type: ignore[no-untyped-def]
                     return 0, ERR_PRECISION
                 continue  # trailing zeros beyond the precision are exact
         value = value * 10 + c - 48
-        if value > _LIMIT:
+        if value > LIMIT:
             return 0, ERR_RANGE
     if digits == 0:
         return 0, ERR_NUMBER
     for _ in range(decimals - max(frac, 0)):
-        if value > _LIMIT // 10:
+        if value > LIMIT // 10:
             return 0, ERR_RANGE
         value *= 10
     return -value if negative else value, OK
@@ -287,7 +287,7 @@ def decimal128_units(words, shift, values):  # type: ignore[no-untyped-def]
     factor = np.int64(1)
     for _ in range(min(abs(shift), 18)):
         factor *= 10
-    bound = _LIMIT // factor if shift > 0 else _LIMIT
+    bound = LIMIT // factor if shift > 0 else LIMIT
     for i in range(n):
         values[i] = 0
         low, high = words[2 * i], words[2 * i + 1]

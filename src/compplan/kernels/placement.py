@@ -36,7 +36,7 @@ def slot_relabel(parent, slot):  # type: ignore[no-untyped-def]
 
 @jit
 def _slot_lists(parent, slot):  # type: ignore[no-untyped-def]
-    """:func:`compplan.kernels.tree.children_lists` with each member's children in slot order.
+    """The children lists of :func:`compplan.kernels.tree.child_counts` with each member's children in slot order.
 
     One pass marks each parent's taken slots in a 64-bit mask (a second child in a slot is ``taken``); a child's
     place in its parent's list is then the number of lower slots taken, so no sort is needed.

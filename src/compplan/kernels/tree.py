@@ -137,25 +137,14 @@ def scatter_add(index, values, out):  # type: ignore[no-untyped-def]
 
 
 @jit
-def children_lists(parent):  # type: ignore[no-untyped-def]
-    """Children lists for :func:`walk`, children in increasing index (one counting sort).
-
-    Returns ``first`` (the list of ``v`` is entries ``first[v]..first[v + 1]``) and ``kids``: three int32 per
-    entry, the child and the bounds of the child's own list (int32 halves the temporaries: n < 2**31).
-    :func:`child_counts`, :func:`list_starts` and :func:`fill_children` are its steps, for running in parts.
-    """
-    n = parent.shape[0]
-    counts = np.zeros((1, n + 1), dtype=np.int64)
-    child_counts(parent, 0, n, counts[0])
-    first, starts = list_starts(counts, np.empty(n + 1, dtype=np.int64), np.empty((1, n), dtype=np.int64))
-    kids = np.empty(max(3 * first[n], 1), dtype=np.int32)
-    fill_children(parent, first, starts[0], 0, n, kids)
-    return first, kids
-
-
-@jit
 def child_counts(parent, lo, hi, counts):  # type: ignore[no-untyped-def]
-    """``counts[p + 1] += 1`` for each node of ``[lo, hi)`` with parent ``p``."""
+    """``counts[p + 1] += 1`` for each node of ``[lo, hi)`` with parent ``p``.
+
+    The first of the three steps (:func:`child_counts`, :func:`list_starts`, :func:`fill_children`, each run
+    in parts by ``genealogy._children_lists``) that build the children lists :func:`walk` reads: ``first``
+    (the list of ``v`` is entries ``first[v]..first[v + 1]``) and ``kids``, three int32 per entry, the child
+    and the bounds of the child's own list, children in increasing index (one counting sort).
+    """
     for v in range(lo, hi):
         p = parent[v]
         if p >= 0:
@@ -196,7 +185,9 @@ def fill_children(parent, first, start, lo, hi, kids):  # type: ignore[no-untype
 
 @jit
 def walk(parent, first, kids):  # type: ignore[no-untyped-def]
-    """Depth-first preorder from every root (``parent < 0``, in index order) over :func:`children_lists`.
+    """Depth-first preorder from every root (``parent < 0``, in index order) over children lists.
+
+    The lists are those of :func:`child_counts` (or of ``kernels.placement``, children in slot order).
 
     Returns ``order, position, parent_pos, end, depth`` (as :func:`preorder` and :func:`tree_arrays`) and the
     number of nodes reached: :func:`walk_order`, then ``position`` as the inverse of ``order`` in one pass.
