@@ -74,8 +74,8 @@ def test_dense_and_sorted_ids_build_the_same_tree(data: st.DataObject, n: int) -
         return Genealogy.build(Members.from_columns(ids, sponsors, enrolled))
 
     dense, spread = build(1), build(10**12 + 3)  # a direct table; argsort + searchsorted (same id order)
-    assert dense.index.table is not None and dense.pairs is not None
-    assert spread.index.table is None and spread.pairs is None
+    assert dense.index.table is not None and dense.slots is not None
+    assert spread.index.table is None and spread.slots is None
     for name in ("order", "position", "parent", "end", "depth", "enrolled", "input_row"):
         assert np.array_equal(getattr(dense, name), getattr(spread, name)), name
     rows_found, found = dense.lookup([base - 1, base + n - 1, base, base + n, 2**62, -(2**63), 2**63 - 1])
@@ -276,3 +276,33 @@ def test_order_check_lists_the_recent_lines_fast_start_needs(seed: int, days: in
     scatter_add_window(cols.position, cols.day, tree.enrolled, days, cols.cv, 0, lines, everyone, want)
     scatter_add_lines(cols.recent, cols.position, cols.day, tree.enrolled, days, cols.cv, got)
     assert np.array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(-(2**31), 2**31 - 1), st.integers(0, 2**31 - 2))
+def test_slot_words_keep_position_and_day(day: int, position: int) -> None:
+    from compplan.kernels.tree import position_table, slot_day, slot_position
+
+    table = np.array([0, -1], dtype=np.int32)  # id low: canonical row 0; id low + 1: no member
+    slots = position_table(table, np.array([position]), np.array([day]), np.empty(2, dtype=np.int64))
+    assert (slot_position(slots[0]), slot_day(slots[0])) == (position, day)
+    assert slot_position(slots[1]) == -1
+
+
+def test_one_pass_order_checks_before_1970() -> None:
+    old = dt.date(1965, 3, 1)
+    tree = Genealogy.build(Members.from_columns([1, 2, 3], [None, 1, 1], [old, old, dt.date(1965, 3, 10)]))
+    period = Period.parse("1965-03")
+    assert tree.slots is not None
+    orders = Orders(
+        np.array([3, 2, 1, 3], dtype=np.int64),
+        np.array(["1965-03-12", "1965-03-01", "1965-03-31", "1965-03-10"], dtype="datetime64[D]"),
+        np.array([100, 200, 300, 400], dtype=np.int64),
+        np.array([1, 2, 3, 4], dtype=np.int64),
+    )
+    cols = _orders(tree, orders, period, 2, 5)
+    assert cols.position.tolist() == [2, 1, 0, 2]  # members 1, 2, 3 are positions 0, 1, 2
+    assert cols.recent is not None and cols.recent.tolist() == [0, 1, 3]  # within 5 days of enrolment
+    early = Orders(orders.member_ids[:1], np.array(["1965-03-09"], dtype="datetime64[D]"), orders.pv[:1], orders.cv[:1])
+    with pytest.raises(InputError, match="before member 3 enrolled"):
+        _orders(tree, early, period, 2)

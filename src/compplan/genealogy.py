@@ -56,10 +56,10 @@ class Genealogy:
         ``input_row[c]`` = row of canonical row ``c`` in ``members``.
     index : IdIndex
         Lookups of ids into canonical rows.
-    pairs : int32[2 * span] or None
+    slots : int64[span] or None
         For dense integer ids (``index.table`` is set): preorder position and enrolment day of the id
-        ``index.low + s`` at ``2 * s`` and ``2 * s + 1`` (position ``-1``: not a member), so that checking an
-        order line costs one memory access; ``None`` otherwise.
+        ``index.low + s`` packed in ``slots[s]`` (:func:`~compplan.kernels.tree.position_table`), so that
+        checking an order line costs one memory access; ``None`` otherwise.
     """
 
     ids: IdArray
@@ -72,7 +72,7 @@ class Genealogy:
     members: Members
     input_row: Int64Array
     index: IdIndex
-    pairs: npt.NDArray[np.int32] | None = None
+    slots: Int64Array | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -129,10 +129,10 @@ class Genealogy:
         if visited < n:
             _report_cycles(parent, position, ids, perm, members, problems)
             problems.raise_if_any(InputError, title=f"{members.source}: the sponsor tree has a cycle")
-        pairs = None
+        slots = None
         if index.table is not None and (n == 0 or (enrolled_c.min() >= -(2**31) and enrolled_c.max() < 2**31)):
-            pairs = position_table(index.table, position, enrolled_c, np.empty(2 * len(index.table), dtype=np.int32))
-        return cls(ids, order, position, parent_pos, end, depth, enrolled, members, perm, index, pairs)
+            slots = position_table(index.table, position, enrolled_c, np.empty(len(index.table), dtype=np.int64))
+        return cls(ids, order, position, parent_pos, end, depth, enrolled, members, perm, index, slots)
 
     def where(self, canonical_row: int) -> str:
         """Location of a member (by canonical row) in the members input."""
@@ -153,16 +153,16 @@ class Genealogy:
         :func:`~compplan.kernels.tree.check_order_lines`). ``None`` when the ids are not dense integers: the
         caller then looks the ids up and checks the lines itself.
         """
-        if self.pairs is None or member_ids.dtype != np.int64:
+        if self.slots is None or member_ids.dtype != np.int64:
             return None
-        pairs, low = self.pairs, self.index.low
+        slots, low = self.slots, self.index.low
         start, end, max_line, max_total, recent_days = bounds
         position = np.empty(len(member_ids), dtype=np.int32)
-        recent = np.empty(len(member_ids), dtype=np.int64)  # parts write from their first line on
+        recent = np.empty(len(member_ids), dtype=np.int64)  # scratch, then the recent lines from each part's first on
         ranges = threads.parts(len(member_ids))
         parts = threads.run_parts(
             lambda r: check_order_lines(
-                member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, *r, position, recent_days, recent
+                member_ids, low, slots, day, pv, cv, start, end, max_line, max_total, *r, position, recent_days, recent
             ),
             ranges,
         )

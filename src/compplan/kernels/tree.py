@@ -453,62 +453,74 @@ def dense_lookup(keys, low, table):  # type: ignore[no-untyped-def]
 
 
 @jit
-def position_table(table, position, enrolled_c, pairs):  # type: ignore[no-untyped-def]
-    """For each slot of a dense id table (:func:`dense_table_range`): (preorder position, enrolment day) as int32 pairs.
+def position_table(table, position, enrolled_c, slots):  # type: ignore[no-untyped-def]
+    """For each slot of a dense id table (:func:`dense_table_range`): preorder position and enrolment day in one word.
 
-    ``pairs[2 * s]`` is the position of the member with id ``low + s`` (``-1`` if none) and ``pairs[2 * s + 1]``
-    its enrolment day, side by side so that one memory access answers both for an order line. The caller
+    ``slots[s] = enrolled * 2**32 + position + 1`` for the member with id ``low + s``, ``0`` for no member, so
+    that one 8-byte read answers both for an order line (:func:`slot_position`, :func:`slot_day`). The caller
     checks that every day fits in int32.
     """
     span = table.shape[0]
     for s in range(span):
         c = table[s]
-        if c >= 0:
-            pairs[2 * s] = position[c]
-            pairs[2 * s + 1] = enrolled_c[c]
-        else:
-            pairs[2 * s] = -1
-            pairs[2 * s + 1] = 0
-    return pairs
+        slots[s] = enrolled_c[c] * 4294967296 + position[c] + 1 if c >= 0 else 0
+    return slots
+
+
+@jit
+def slot_position(word):  # type: ignore[no-untyped-def]
+    """The preorder position in a :func:`position_table` word (``-1``: no member)."""
+    return (word & 0xFFFFFFFF) - 1
+
+
+@jit
+def slot_day(word):  # type: ignore[no-untyped-def]
+    """The enrolment day in a :func:`position_table` word."""
+    return word >> 32
 
 
 @jit
 def check_order_lines(  # type: ignore[no-untyped-def]
-    member_ids, low, pairs, day, pv, cv, start, end, max_line, max_total, lo, hi, position, recent_days, recent
+    member_ids, low, slots, day, pv, cv, start, end, max_line, max_total, lo, hi, position, recent_days, recent
 ):
     """Check order lines ``[lo, hi)`` and write their members' preorder positions into ``position``.
 
     A line has a problem when its member is unknown, its day is outside ``[start, end]`` or before the
-    member's enrolment, ``|pv|`` or ``|cv|`` is above ``max_line``; the sums of ``|pv|`` and of ``|cv|``
+    member's enrolment, ``|pv|`` or ``|cv|`` is above ``max_line``; the sums of ``|pv|`` and ``|cv|``
     above ``max_total`` count as one more. Returns the number of problems, the sums of ``|pv|`` and ``|cv|``
     over the lines without one (each at most ``max_total + max_line``, so parts add up without overflow in
     Python) and the number of lines dated less than ``recent_days`` after their member's enrolment, whose
     indices are written, in order, from ``recent[lo]`` on (fast start reads only those lines). Only the count
     of problems matters: with any problem the caller runs the general checks, which name every one.
+
+    Two loops: the first does nothing but the random reads of ``slots`` (parked in ``recent[i]``), so that
+    many are in flight at once; the checks, in a second loop over the lines, then read memory in order. One
+    loop doing both was about twice as slow (docs/performance.md).
     """
-    span = pairs.shape[0] // 2
+    span = slots.shape[0]
+    for i in range(lo, hi):
+        recent[i] = slots[min(max(member_ids[i] - low, 0), span - 1)]  # an id outside the table: checked below
     problems = 0
     total_pv = 0
     total_cv = 0
     found = 0
-    high = low + span - 1
     for i in range(lo, hi):
-        k = member_ids[i]
-        if k < low or k > high or pairs[2 * (k - low)] < 0:
-            problems += 1
-            position[i] = 0
-            continue
-        s = k - low
-        position[i] = pairs[2 * s]
+        word = recent[i]
+        p = slot_position(word)
+        enrolled = slot_day(word)
+        position[i] = max(p, 0)
+        k = member_ids[i] - low
         d = day[i]
         a = pv[i]
         b = cv[i]
-        enrolled = pairs[2 * s + 1]
-        if d < start or d > end or d < enrolled or not (-max_line <= a <= max_line and -max_line <= b <= max_line):
+        if k < 0 or k >= span or p < 0 or d < start or d > end or d < enrolled:
+            problems += 1
+            continue
+        if not (-max_line <= a <= max_line and -max_line <= b <= max_line):
             problems += 1
             continue
         if d - enrolled < recent_days:
-            recent[lo + found] = i
+            recent[lo + found] = i  # lo + found <= i: the word at i is read already
             found += 1
         total_pv += abs(a)
         total_cv += abs(b)
