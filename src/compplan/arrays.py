@@ -1,30 +1,178 @@
-"""Member-sized arrays on huge pages.
+"""Member-sized arrays: on huge pages, and reused instead of mapped afresh.
 
-numpy asks the kernel for transparent huge pages (``madvise``) on every array of 4 MB or more right after
-allocating it; arrays allocated inside numba kernels never get that advice. Where the system gives huge pages
-only on request (``madvise``, as on the benchmark machine), an 80 MB array then sits on 20,000 pages of 4 KB
-instead of 40 of 2 MB, and every random access into it misses the TLB and walks the page tables (in a virtual
-machine, twice): the order check at 10M ran 20% faster with its lookup table on huge pages. So arrays that
-kernels read or write at random are allocated here or with numpy, and those kernels take them from the caller.
-:func:`zeros` is ``np.zeros`` for large arrays, which the C allocator maps fresh (zero, untouched, advised
-before the first write, then faulted in by whichever thread first writes each page), and ``np.empty`` + fill
-for smaller ones, which ``calloc`` may take from a recycled block and zero before numpy's advice, in 4 KB pages.
+A close is a few dozen passes over fresh member- and line-sized arrays, so how the memory under them is mapped
+shows in its time. Where the system gives transparent huge pages only on request (``madvise``, as on the
+benchmark machine):
+
+* numpy advises huge pages on every array of 4 MB or more; arrays allocated inside numba kernels never get
+  the advice and sit on 4 KB pages (an 80 MB array on 20,000 pages instead of 40), so every random access into
+  them misses the TLB and walks the page tables (in a virtual machine, twice). Kernels that read or write an
+  array at random therefore take it from the caller rather than allocate it.
+* every fresh page is a page fault and a zeroing by the kernel: a 10M close made ~27,000 page faults, 1.3-1.9 s
+  of kernel time (a 1M close ~14,000, 60-80 ms).
+
+So the arrays of a close come from here, and from :data:`POOL_MIN_BYTES` up they are **pooled**: :func:`empty`,
+:func:`zeros` and :func:`full` give a view of a numpy buffer, and a buffer that no array uses any more (its
+reference count says so) serves the next request of the same size, later in the same close or in the next
+one, without a page fault. Before the pool allocates a new buffer it frees at least as many unused bytes
+(oldest first), so pooling does not raise the peak memory of a close; between closes it keeps at most
+:func:`pool_limit` bytes of unused buffers (``COMPPLAN_POOL_BYTES``; ``0`` turns pooling off). :func:`release`
+frees every unused buffer (the CLI does so before it writes its outputs; a long-lived process may do so after
+a large close). Large zeroed arrays that are not reused are ``calloc``'d (:data:`FRESH_BYTES`): fresh zero
+pages, faulted in by whichever thread first writes each page; smaller ones are filled after numpy's advice,
+since ``calloc`` may take a recycled block and zero it first, in 4 KB pages. Below :data:`POOL_MIN_BYTES`
+these are plain numpy.
+
+Nothing reads an array's contents before writing them (:func:`empty` of a reused buffer holds old values; the
+test suite fills reused buffers with garbage, :data:`POISON`, and pools every size, to prove it).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from typing import Any
 
 import numpy as np
 
-#: Blocks at least this large are always mapped fresh by glibc's malloc (its largest mmap threshold).
+#: Arrays at least this large are pooled (numpy advises huge pages from 4 MB on).
+POOL_MIN_BYTES = 4 * 2**20
+#: Blocks at least this large are always mapped fresh, zeroed, by glibc's calloc (its largest mmap threshold).
 FRESH_BYTES = 32 * 2**20
+#: Default bound of the unused buffers kept between closes (``COMPPLAN_POOL_BYTES`` overrides it).
+POOL_BYTES = 2 * 2**30
+#: At most this many unused buffers are kept (each request scans them).
+POOL_BUFFERS = 256
+#: Fill reused buffers with this byte before handing them out (tests: catches reads of unwritten memory).
+POISON: int | None = None
+
+Shape = int | tuple[int, ...]
 
 
-def zeros(shape: int | tuple[int, ...], dtype: Any = np.int64) -> np.ndarray:
-    """``np.zeros(shape, dtype)`` on huge pages (see the module docstring)."""
-    if int(np.prod(shape)) * np.dtype(dtype).itemsize >= FRESH_BYTES:
-        return np.zeros(shape, dtype=dtype)  # zero pages, faulted in as huge pages when first written
-    out = np.empty(shape, dtype=dtype)
-    out.fill(0)
+def empty(shape: Shape, dtype: Any = np.int64) -> np.ndarray:
+    """``np.empty(shape, dtype)``, from the pool (see the module docstring)."""
+    out = _pooled(shape, dtype, zero=False)
+    return np.empty(shape, dtype=dtype) if out is None else out
+
+
+def zeros(shape: Shape, dtype: Any = np.int64) -> np.ndarray:
+    """``np.zeros(shape, dtype)``, from the pool."""
+    out = _pooled(shape, dtype, zero=True)
+    return np.zeros(shape, dtype=dtype) if out is None else out
+
+
+def full(shape: Shape, value: Any, dtype: Any = np.int64) -> np.ndarray:
+    """``np.full(shape, value, dtype)``, from the pool."""
+    out = empty(shape, dtype)
+    out.fill(value)
     return out
+
+
+def empty_like(like: np.ndarray) -> np.ndarray:
+    """``np.empty_like(like)`` (C order), from the pool."""
+    return empty(like.shape, like.dtype)
+
+
+def pool_limit() -> int:
+    """Bytes of unused buffers the pool may keep: ``COMPPLAN_POOL_BYTES`` or :data:`POOL_BYTES`."""
+    text = os.environ.get("COMPPLAN_POOL_BYTES", "").strip()
+    return int(text) if text.isdigit() else POOL_BYTES
+
+
+def release() -> int:
+    """Free every pooled buffer that no array uses; returns the bytes freed."""
+    with _lock:
+        return _drop(0, 0)
+
+
+def trim() -> int:
+    """Free unused buffers beyond :func:`pool_limit` (the engine does so as a close starts); the bytes freed."""
+    with _lock:
+        return _drop(POOL_BUFFERS, pool_limit())
+
+
+def pooled_bytes() -> tuple[int, int]:
+    """Bytes of the pool's buffers in use and unused."""
+    with _lock:
+        unused = sum(_buffers[i].nbytes for i in range(len(_buffers)) if _unused(i))
+        return sum(b.nbytes for b in _buffers) - unused, unused
+
+
+_lock = threading.Lock()
+_buffers: list[np.ndarray] = []  # least recently handed out first
+
+
+def _unused(i: int) -> bool:
+    """No array uses ``_buffers[i]``: the pool holds its only reference."""
+    return sys.getrefcount(_buffers[i]) <= _UNUSED
+
+
+def _calibrate() -> int:
+    _buffers.append(np.empty(1, dtype=np.uint8))
+    try:
+        return sys.getrefcount(_buffers[0])  # the expression of _unused, counted by this interpreter
+    finally:
+        _buffers.clear()
+
+
+_UNUSED = _calibrate()
+
+
+def _pooled(shape: Shape, dtype: Any, zero: bool) -> np.ndarray | None:
+    """A C-ordered array on a pooled buffer, or ``None`` below :data:`POOL_MIN_BYTES`."""
+    dt = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dt.itemsize
+    if nbytes < POOL_MIN_BYTES:
+        return None
+    out: np.ndarray = _take(nbytes, zero).view(dt).reshape(shape)
+    return out
+
+
+def _take(size: int, zero: bool) -> np.ndarray:
+    """An unused pooled buffer of ``size`` bytes, or a new one (kept in the pool unless pooling is off)."""
+    limit = pool_limit()
+    raw = None
+    with _lock:
+        for i in range(len(_buffers) - 1, -1, -1):  # the most recently used first: likeliest still in cache
+            if _buffers[i].nbytes == size and _unused(i):
+                raw = _buffers.pop(i)
+                _buffers.append(raw)
+                break
+        else:
+            _drop(POOL_BUFFERS - 1, limit - size, size)  # make room first: pooling must not raise the peak
+    if raw is not None:
+        if zero:
+            raw.fill(0)
+        elif POISON is not None:
+            raw.fill(POISON)
+        return raw
+    if zero and size >= FRESH_BYTES:
+        raw = np.zeros(size, dtype=np.uint8)  # fresh zero pages, faulted in by the threads that write them
+    else:
+        raw = np.empty(size, dtype=np.uint8)  # advised before the first write (calloc may zero it first)
+        if zero:
+            raw.fill(0)
+    if limit >= size:
+        with _lock:
+            _buffers.append(raw)
+    return raw
+
+
+def _drop(keep_buffers: int, keep_bytes: int, at_least: int = 0) -> int:
+    """Free unused buffers, oldest first, to at most ``keep_buffers`` and ``keep_bytes``, and ``at_least`` bytes.
+
+    Stops early when no unused buffer is left. Call with the lock held.
+    """
+    unused = [i for i in range(len(_buffers)) if _unused(i)]
+    left = sum(_buffers[i].nbytes for i in unused)
+    freed = 0
+    gone: set[int] = set()
+    for i in unused:
+        if len(unused) - len(gone) <= keep_buffers and left - freed <= keep_bytes and freed >= at_least:
+            break
+        gone.add(i)
+        freed += _buffers[i].nbytes
+    if gone:
+        _buffers[:] = [b for i, b in enumerate(_buffers) if i not in gone]
+    return freed

@@ -98,6 +98,7 @@ def _summary_lines(summary: dict[str, object], seconds: float) -> list[str]:
 
 def cmd_close(args: argparse.Namespace) -> int:
     """Close a period from CSV files and write the results atomically."""
+    from compplan import arrays
     from compplan.compile import compile_plan
     from compplan.engine import close
     from compplan.inputs import Period
@@ -131,6 +132,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         next_rank=args.progress and not why,
     )
     del members, orders  # the result keeps what it needs; the order lines go before the outputs are written
+    arrays.release()  # no close follows: the pool's unused buffers go before the outputs are written
     extra = {}
     if args.economics:
         from compplan.economics import economics

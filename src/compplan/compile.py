@@ -107,7 +107,7 @@ class Volumes(Step):
             worth=len(o.position) >= threads.MIN_PART,
         )
         ctx.values["pv"], ctx.values["cv"] = pv, cv
-        ctx.values["gv"] = subtree_sum(pv, ctx.tree.parent, np.empty_like(pv))
+        ctx.values["gv"] = subtree_sum(pv, ctx.tree.parent, arrays.empty_like(pv))
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ class BonusStep(Step):
 
     def qualified_at(self, rank: np.ndarray, active: np.ndarray) -> np.ndarray:
         """:meth:`qualified` for the given ranks and activity."""
-        ok = np.empty(len(rank), dtype=np.bool_)  # read at random by the upline bonuses: on huge pages (arrays.py)
+        ok = arrays.empty(len(rank), dtype=np.bool_)  # read at random by the upline bonuses: on huge pages (arrays.py)
         kc.qualified(rank, active, self.min_rank, self.require_active, ok)
         return ok
 
@@ -377,7 +377,7 @@ class RankAdvancementStep(BonusStep):
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         h0, h1 = ctx.values["prior_highest"], ctx.values["highest_rank"]
-        column = np.zeros(len(h0), dtype=np.int64)
+        column = arrays.zeros(len(h0), dtype=np.int64)
         members: list[np.ndarray] = []
         ranks: list[np.ndarray] = []
         promoted = np.nonzero(h1 > h0)[0]  # only they can reach a rank: the per-rank tests run on them alone
@@ -389,7 +389,7 @@ class RankAdvancementStep(BonusStep):
             if self.cash[r]:
                 column[who] += self.cash[r]
                 members.append(who)
-                ranks.append(np.full(len(who), r, dtype=np.int64))
+                ranks.append(arrays.full(len(who), r, dtype=np.int64))
             if self.award[r] is not None:
                 ctx.add_awards(self.index, who, r, self.award[r] or "")
         ctx.values[self.name] = column
@@ -397,7 +397,7 @@ class RankAdvancementStep(BonusStep):
             who, lvl = np.concatenate(members), np.concatenate(ranks)
             order = np.lexsort((lvl, who))
             who, lvl = who[order], lvl[order]
-            zero = np.zeros(len(who), dtype=np.int64)
+            zero = arrays.zeros(len(who), dtype=np.int64)
             ctx.ledger.append(self.index, kb.LedgerBuffer(who, who, lvl, zero, zero, self.cash[lvl]))
 
     def _reached(self, h0: np.ndarray, h1: np.ndarray, r: int) -> np.ndarray:
@@ -408,7 +408,7 @@ class RankAdvancementStep(BonusStep):
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
         h0 = ctx.values["prior_highest"]
         h1 = np.maximum(h0, alt_rank)
-        column = np.zeros(len(h0), dtype=np.int64)
+        column = arrays.zeros(len(h0), dtype=np.int64)
         for r in np.nonzero(self.cash)[0].tolist():
             column += self.cash[r] * self._reached(h0, h1, r)
         return column
@@ -526,7 +526,7 @@ class MatchingStep(BonusStep):
         return self.matches
 
     def _basis(self, ctx: Context) -> tuple[np.ndarray, MoneyParams]:
-        basis = np.zeros(len(ctx.tree), dtype=np.int64)
+        basis = arrays.zeros(len(ctx.tree), dtype=np.int64)
         for b in self.matches:
             basis += ctx.values[b]
         return basis, MoneyParams(1, RATE_SCALE, ctx.money.mode)  # the basis is money already
@@ -633,7 +633,7 @@ class PoolStep(BonusStep):
         members of equal remainder before it in canonical order (prefix counts): O(n x share counts).
         """
         n = len(ctx.tree)
-        out = np.zeros(n, dtype=np.int64)
+        out = arrays.zeros(n, dtype=np.int64)
         _, pool = self._pool(ctx)
         owned = np.where(self.qualified(ctx), self.shares[ctx.values["rank"]], 0)
         alt_owned = np.where(self.qualified_at(alt_rank, alt_active), self.shares[alt_rank], 0)
@@ -647,7 +647,7 @@ class PoolStep(BonusStep):
 
         def earlier(v: int) -> np.ndarray:
             if v not in before:
-                mine = np.zeros(n, dtype=np.int64)
+                mine = arrays.zeros(n, dtype=np.int64)
                 mine[canon] = owned == v  # by canonical row
                 before[v] = (np.cumsum(mine) - mine)[canon]
             return before[v]
@@ -667,7 +667,7 @@ class PoolStep(BonusStep):
             ahead = sum(c for v, c in classes if pool * v % t_alt > rem)
             if mine_real > 0 and pool * mine_real % t_alt > rem:
                 ahead -= 1  # the member's real entry is not one of the others
-            place = np.full(len(who), ahead, dtype=np.int64)
+            place = arrays.full(len(who), ahead, dtype=np.int64)
             for v, _ in classes:
                 if pool * v % t_alt == rem:
                     place += earlier(v)[who]
@@ -676,7 +676,7 @@ class PoolStep(BonusStep):
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         n = len(ctx.tree)
-        column = np.zeros(n, dtype=np.int64)
+        column = arrays.zeros(n, dtype=np.int64)
         total_cv, pool = self._pool(ctx)
         rank = ctx.values["rank"]
         who = np.nonzero(self.qualified(ctx) & (self.shares > 0)[rank])[0]  # share holders
@@ -694,9 +694,9 @@ class PoolStep(BonusStep):
                 paid = np.nonzero(column[who])[0]
                 who_paid = who[paid]
                 by_tree = who_paid[np.argsort(who_paid, kind="stable")]
-                basis = np.full(len(by_tree), total_cv, dtype=np.int64)
-                rate = np.full(len(by_tree), self.share, dtype=np.int64)
-                zero = np.zeros(len(by_tree), dtype=np.int64)
+                basis = arrays.full(len(by_tree), total_cv, dtype=np.int64)
+                rate = arrays.full(len(by_tree), self.share, dtype=np.int64)
+                zero = arrays.zeros(len(by_tree), dtype=np.int64)
                 ctx.ledger.append(self.index, kb.LedgerBuffer(by_tree, by_tree, zero, basis, rate, column[by_tree]))
         ctx.values[self.name] = column
 
@@ -714,14 +714,14 @@ class TeamGoalStep(BonusStep):
     def _measures(self, ctx: Context) -> dict[str, np.ndarray]:
         v, tree = ctx.values, ctx.tree
         new = ((tree.enrolled >= ctx.period_start) & v["active"]).astype(np.int64)
-        team_new = subtree_sum(new, tree.parent, np.empty_like(new)) - new
+        team_new = subtree_sum(new, tree.parent, arrays.empty_like(new)) - new
         has_parent = tree.parent >= 0
         frontline_new = scatter_add(tree.parent[has_parent], new[has_parent], arrays.zeros(len(tree)))
         return {"gv": v["gv"], "new_actives": team_new, "personal_new_actives": frontline_new}
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
         measure, ok = self._measures(ctx), self.qualified_at(alt_rank, alt_active)  # the measures stay (3.10)
-        column = np.zeros(len(ok), dtype=np.int64)
+        column = arrays.zeros(len(ok), dtype=np.int64)
         for g, kind in enumerate(self.measures):
             column += self.cash[g] * (ok & (measure[kind] >= self.targets[g]))
         return column
@@ -730,14 +730,14 @@ class TeamGoalStep(BonusStep):
         n = len(ctx.tree)
         measure = self._measures(ctx)
         qualified = self.qualified(ctx)
-        column = np.zeros(n, dtype=np.int64)
+        column = arrays.zeros(n, dtype=np.int64)
         who_parts, level_parts = [], []
         for g, kind in enumerate(self.measures):
             hit = np.nonzero(qualified & (measure[kind] >= self.targets[g]))[0]
             if self.cash[g]:
                 column[hit] += self.cash[g]
                 who_parts.append(hit)
-                level_parts.append(np.full(len(hit), g + 1, dtype=np.int64))
+                level_parts.append(arrays.full(len(hit), g + 1, dtype=np.int64))
             if self.award[g] is not None:
                 ctx.add_awards(self.index, hit, -1, self.award[g] or "")
         ctx.values[self.name] = column
@@ -745,7 +745,7 @@ class TeamGoalStep(BonusStep):
             who, level = np.concatenate(who_parts), np.concatenate(level_parts)
             order = np.lexsort((level, who))
             who, level = who[order], level[order]
-            zero = np.zeros(len(who), dtype=np.int64)
+            zero = arrays.zeros(len(who), dtype=np.int64)
             ctx.ledger.append(self.index, kb.LedgerBuffer(who, who, level, zero, zero, self.cash[level - 1]))
 
 
@@ -766,7 +766,7 @@ class ActionStep(BonusStep):
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
         tree = ctx.tree
         n = len(tree)
-        column = np.zeros(n, dtype=np.int64)
+        column = arrays.zeros(n, dtype=np.int64)
         for k, kind in enumerate(self.kinds):
             source = ctx.event_table(kind)[0]
             payee = tree.parent[source] if self.to_sponsor[k] else source
@@ -780,7 +780,7 @@ class ActionStep(BonusStep):
         tree = ctx.tree
         n = len(tree)
         qualified = self.qualified(ctx)
-        column = np.zeros(n, dtype=np.int64)
+        column = arrays.zeros(n, dtype=np.int64)
         payee_parts, source_parts, key_parts, cash_parts = [], [], [], []
         for k, kind in enumerate(self.kinds):
             source, day, seq = ctx.event_table(kind)
@@ -796,11 +796,11 @@ class ActionStep(BonusStep):
                 keep = (np.arange(len(payee)) - group_start) < int(self.limit[k] or 0)
                 payee, source, day, seq = payee[keep], source[keep], day[keep], seq[keep]
             if self.cash[k]:
-                scatter_add(payee, np.full(len(payee), self.cash[k], dtype=np.int64), column)  # np.add.at is slow
+                scatter_add(payee, arrays.full(len(payee), self.cash[k], dtype=np.int64), column)  # np.add.at is slow
                 payee_parts.append(payee)
                 source_parts.append(source)
                 key_parts.append(np.stack([source, day, seq, np.full(len(source), k)]))
-                cash_parts.append(np.full(len(source), self.cash[k], dtype=np.int64))
+                cash_parts.append(arrays.full(len(source), self.cash[k], dtype=np.int64))
             if self.award[k] is not None:
                 ctx.add_awards(self.index, payee, -1, self.award[k] or "")
         ctx.values[self.name] = column
@@ -808,7 +808,7 @@ class ActionStep(BonusStep):
             payee, source = np.concatenate(payee_parts), np.concatenate(source_parts)
             keys, cash = np.concatenate(key_parts, axis=1), np.concatenate(cash_parts)
             order = np.lexsort((keys[3], keys[2], keys[1], keys[0]))
-            zero = np.zeros(len(order), dtype=np.int64)
+            zero = arrays.zeros(len(order), dtype=np.int64)
             ctx.ledger.append(self.index, kb.LedgerBuffer(payee[order], source[order], zero, zero, zero, cash[order]))
 
 
@@ -839,7 +839,7 @@ class MatrixStep(UnilevelStep):
         placed = _levels_at_rank(
             pl.parent, pl.depth, self.dynamic, qualified, basis, self.rates, ctx.money, alt_rank[at], ok
         )
-        out = np.empty_like(placed)
+        out = arrays.empty_like(placed)
         out[at] = placed
         return out
 
@@ -871,11 +871,11 @@ class BinaryStep(BonusStep):
         v, tree = ctx.values, ctx.tree
         n = len(tree)
         placed = v[self.volume][pl.order]
-        below = subtree_sum(placed, pl.parent, np.empty_like(placed))  # placement-subtree volume by placement position
+        below = subtree_sum(placed, pl.parent, arrays.empty_like(placed))  # subtree volume by placement position
         legs = []
         for k in (0, 1):
             c = pl.child[k]
-            legs.append(np.zeros(n, dtype=np.int64))
+            legs.append(arrays.zeros(n, dtype=np.int64))
             legs[k][pl.order] = np.where(c >= 0, below[np.maximum(c, 0)], 0)
         v["leg_left"], v["leg_right"] = legs
         left, right = self._sides(ctx)
@@ -890,7 +890,7 @@ class BinaryStep(BonusStep):
                 raise InputError(
                     f"bonus {self.name!r}: {most} pairs x pair_cash is beyond the int64 range; set max_pairs"
                 )
-        used_left, used_right = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        used_left, used_right = arrays.zeros(n, dtype=np.int64), arrays.zeros(n, dtype=np.int64)
         args = (self.rate, self.pair_volume, self.pair_cash, self.first_volume, self.max_pairs, ctx.money)
         ctx.run_bonus(
             self,
@@ -933,7 +933,7 @@ class BinaryStep(BonusStep):
         left, right = self._sides(ctx)
         qualified = self._qualified_b(ctx, self.qualified_at(alt_rank, alt_active))
         n = len(left)
-        used_left, used_right = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        used_left, used_right = arrays.zeros(n, dtype=np.int64), arrays.zeros(n, dtype=np.int64)
         args = (self.rate, self.pair_volume, self.pair_cash, self.first_volume, self.max_pairs, ctx.money)
         return kh.totals_only(
             n, lambda t, led, s, e: kbin.binary(left, right, qualified, *args, used_left, used_right, t, led, s, e)
@@ -1047,7 +1047,7 @@ def _scale_exactly(amount: np.ndarray, target: int, total: int) -> tuple[np.ndar
     int64 when every product fits (the usual case), Python integers otherwise.
     """
     if total == 0:
-        zero = np.zeros(len(amount), dtype=np.int64)
+        zero = arrays.zeros(len(amount), dtype=np.int64)
         return zero, zero
     if len(amount) == 0 or int(amount.max()) * target < 2**62:
         product = amount.astype(np.int64) * target
@@ -1069,7 +1069,7 @@ class Totals(Step):
         return self.columns + self.after
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        total = np.zeros(len(ctx.tree), dtype=np.int64)
+        total = arrays.zeros(len(ctx.tree), dtype=np.int64)
         columns = [ctx.values[c] for c in self.columns]
 
         def add(r: tuple[int, int]) -> None:  # numpy releases the GIL: parts add on every core
@@ -1096,7 +1096,7 @@ class Balances(Step):
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
         n = len(v["total"])  # outputs from numpy: on huge pages (compplan.arrays)
-        v["paid"], v["balance_out"] = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        v["paid"], v["balance_out"] = arrays.empty(n, dtype=np.int64), arrays.empty(n, dtype=np.int64)
         kc.balances(v["balance_in"], v["total"], self.minimum, v["paid"], v["balance_out"])
 
 

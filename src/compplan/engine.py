@@ -178,7 +178,7 @@ class Context:
         offsets = np.cumsum([0, *counts])
         totals = threads.add_parts([t for t, _ in counted])
         if self.ledger is not None and offsets[-1]:
-            buffer = LedgerBuffer(*(np.empty(offsets[-1], dtype=np.int64) for _ in range(6)))
+            buffer = LedgerBuffer(*(arrays.empty(offsets[-1], dtype=np.int64) for _ in range(6)))
             views = [LedgerBuffer(*(c[offsets[k] : offsets[k + 1]] for c in buffer)) for k in range(len(ranges))]
             filled = threads.run_parts(lambda part: run(part, views[part], True), range(len(ranges)))
             for k, (_, written) in enumerate(filled):
@@ -189,7 +189,7 @@ class Context:
                 buffer = buffer._replace(payee=relabel[buffer.payee], source=relabel[buffer.source])
             self.ledger.append(step.index, buffer)
         if relabel is not None:
-            mapped = np.empty(n, dtype=np.int64)
+            mapped = arrays.empty(n, dtype=np.int64)
             mapped[relabel] = totals
             totals = mapped
         self.values[step.name] = totals
@@ -203,7 +203,7 @@ class Context:
         column = self.values[step.name]
         column[positions] = after
         if self.ledger is not None and len(positions):
-            zero = np.zeros(len(positions), dtype=np.int64)
+            zero = arrays.zeros(len(positions), dtype=np.int64)
             buffer = LedgerBuffer(positions, positions, zero, before, zero, after - before)
             self.ledger.append(step.index, buffer, kind)
 
@@ -216,7 +216,7 @@ class Context:
         canon = self.tree.order[over]
         over = over[np.argsort(canon, kind="stable")]  # adjustment lines in canonical member order
         before = column[over].copy()
-        self.adjust(step, over, before, np.full(len(over), step.cap, dtype=np.int64), KIND_MEMBER_CAP)
+        self.adjust(step, over, before, arrays.full(len(over), step.cap, dtype=np.int64), KIND_MEMBER_CAP)
 
 
 @dataclass(frozen=True, eq=False)
@@ -571,10 +571,10 @@ def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Perio
     n = len(tree)
     names = ("prior_highest", "prior_streak", "balance_in", "prior_carry_left", "prior_carry_right", "prior_idle")
     if state is None:  # one read-only column of zeros serves them all
-        zeros = np.zeros(n, dtype=np.int64)
+        zeros = arrays.zeros(n, dtype=np.int64)
         zeros.flags.writeable = False
         return dict.fromkeys(names, zeros)
-    prior = {name: np.zeros(n, dtype=np.int64) for name in names}
+    prior = {name: arrays.zeros(n, dtype=np.int64) for name in names}
     problems = ProblemCollector()
     meta = f"{state.source}:1"
     if state.plan_name is not None and state.plan_name != plan.plan.name:
@@ -763,6 +763,7 @@ def close(
     InputError
         Bad members, orders, state or period, with every problem listed.
     """
+    arrays.trim()  # unused pooled buffers of earlier closes beyond the pool's limit (compplan.arrays)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -833,8 +834,8 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int, timin
             return np.concatenate(arrays) if arrays else empty
 
         cols = [cat([getattr(b, f) for _, _, b in parts]) for f in LedgerBuffer._fields]
-        which = cat([np.full(len(b.amount), i, dtype=np.int64) for i, _, b in parts])
-        kinds = cat([np.full(len(b.amount), k, dtype=np.int64) for _, k, b in parts])
+        which = cat([arrays.full(len(b.amount), i, dtype=np.int64) for i, _, b in parts])
+        kinds = cat([arrays.full(len(b.amount), k, dtype=np.int64) for _, k, b in parts])
         ledger = Ledger(
             tree.ids, tuple(plan.bonus_ids()), tree.order[cols[0]], tree.order[cols[1]], which, kinds, *cols[2:]
         )

@@ -119,7 +119,7 @@ class Genealogy:
                 members.where,
             )
             problems.raise_if_any(InputError, title=f"{members.source}: invalid members")
-            parent_by_input = np.full(n, -1, dtype=np.int64)
+            parent_by_input = arrays.full(n, -1, dtype=np.int64)
             parent_by_input[sponsor_rows] = found
             parent = parent_by_input[perm]  # canonical row -> canonical row of the sponsor
             del parent_by_input, sponsor_rows, found
@@ -131,7 +131,7 @@ class Genealogy:
             problems.raise_if_any(InputError, title=f"{members.source}: the sponsor tree has a cycle")
         slots = None
         if index.table is not None and (n == 0 or (enrolled_c.min() >= -(2**31) and enrolled_c.max() < 2**31)):
-            slots = position_table(index.table, position, enrolled_c, np.empty(len(index.table), dtype=np.int64))
+            slots = position_table(index.table, position, enrolled_c, arrays.empty(len(index.table), dtype=np.int64))
         return cls(ids, order, position, parent_pos, end, depth, enrolled, members, perm, index, slots)
 
     def where(self, canonical_row: int) -> str:
@@ -157,8 +157,8 @@ class Genealogy:
             return None
         slots, low = self.slots, self.index.low
         start, end, max_line, max_total, recent_days = bounds
-        position = np.empty(len(member_ids), dtype=np.int32)
-        recent = np.empty(len(member_ids), dtype=np.int64)  # scratch, then the recent lines from each part's first on
+        position = arrays.empty(len(member_ids), dtype=np.int32)
+        recent = arrays.empty(len(member_ids), dtype=np.int64)  # scratch, then each part's recent lines
         ranges = threads.parts(len(member_ids))
         parts = threads.run_parts(
             lambda r: check_order_lines(
@@ -202,7 +202,7 @@ class IdIndex:
         keys, ok = ids_like(values, self.ids)
         n = len(self.ids)
         if n == 0:
-            return np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=bool)
+            return arrays.zeros(len(keys), dtype=np.int64), arrays.zeros(len(keys), dtype=bool)
         if self.table is not None:
             rows, found = dense_lookup(keys, self.low, self.table)
             return rows, found & ok
@@ -220,13 +220,13 @@ def _dense_index(ids: Int64Array, low: int, span: int) -> tuple[Any, ...]:
     ids repeat, and the caller sorts instead), then number them in slot order from each part's start.
     """
     n = len(ids)
-    table = np.empty(span, dtype=np.int32)
+    table = arrays.empty(span, dtype=np.int32)
     slots, rows = threads.parts(span), threads.parts(n)
     threads.run_parts(lambda r: table[r[0] : r[1]].fill(-1), slots)  # numpy lets the GIL go
     threads.run_parts(lambda r: kt.dense_table_range(ids, low, *r, table), rows)
     counts = threads.run_parts(lambda r: kt.dense_count_range(table, *r), slots)
-    perm = np.empty(n, dtype=np.int64)
-    sorted_ids = np.empty(n, dtype=np.int64)
+    perm = arrays.empty(n, dtype=np.int64)
+    sorted_ids = arrays.empty(n, dtype=np.int64)
     distinct = sum(counts)
     if distinct == n:
         starts = np.cumsum([0, *counts])
@@ -245,8 +245,8 @@ def _dense_parents(
     """
     n = len(members)
     ids, table = members.ids.astype(np.int64, copy=False), index.table
-    parent = np.empty(n, dtype=np.int64)
-    enrolled_c = np.empty(n, dtype=np.int64)
+    parent = arrays.empty(n, dtype=np.int64)
+    enrolled_c = arrays.empty(n, dtype=np.int64)
     unknown = threads.run_parts(
         lambda r: kt.dense_parents_range(ids, sponsors, roots, enrolled, index.low, table, *r, parent, enrolled_c),
         threads.parts(n),
@@ -267,8 +267,8 @@ def _relabel(parent: Int64Array, enrolled: Int64Array) -> tuple[Any, ...]:
     first, kids = _children_lists(parent)
     order, parent_pos, end, depth, visited = _walk(parent, first, kids)
     del first, kids
-    position = np.full(n, -1, dtype=np.int64)
-    enrolled_pos = np.empty(n, dtype=np.int64)
+    position = arrays.full(n, -1, dtype=np.int64)
+    enrolled_pos = arrays.empty(n, dtype=np.int64)
     threads.run_parts(
         lambda r: kt.inverse_gather_range(order, *r, position, enrolled, enrolled_pos), threads.parts(visited)
     )
@@ -304,9 +304,9 @@ def _walk_cut(parent: Int64Array, first: Int64Array, kids: np.ndarray, path: Int
     pages it writes, about half, are ever backed by memory.
     """
     n = len(parent)
-    order, parent_pos, end, depth = (np.empty(n, dtype=np.int64) for _ in range(4))
-    order_b, parent_b, end_b, depth_b = (np.empty(n, dtype=np.int64) for _ in range(4))
-    above_end = np.empty(len(path) - 1, dtype=np.int64)
+    order, parent_pos, end, depth = (arrays.empty(n, dtype=np.int64) for _ in range(4))
+    order_b, parent_b, end_b, depth_b = (arrays.empty(n, dtype=np.int64) for _ in range(4))
+    above_end = arrays.empty(len(path) - 1, dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
     (a, above), (b, _) = threads.run_parts(
         lambda k: (
@@ -347,8 +347,8 @@ def _children_lists(parent: Int64Array) -> tuple[Int64Array, np.ndarray]:
     ranges = threads.parts(n)
     counts = arrays.zeros((len(ranges), n + 1))  # counted at random: on huge pages
     threads.run_parts(lambda k: kt.child_counts(parent, *ranges[k], counts[k]), range(len(ranges)))
-    first, starts = kt.list_starts(counts, np.empty(n + 1, dtype=np.int64), np.empty((len(ranges), n), dtype=np.int64))
-    kids = np.empty(max(3 * int(first[n]), 1), dtype=np.int32)
+    first, starts = kt.list_starts(counts, arrays.empty(n + 1), arrays.empty((len(ranges), n)))
+    kids = arrays.empty(max(3 * int(first[n]), 1), dtype=np.int32)
     threads.run_parts(lambda k: kt.fill_children(parent, first, starts[k], *ranges[k], kids), range(len(ranges)))
     return first, kids
 
@@ -373,7 +373,7 @@ def _report_cycles(
 
     ``relation`` names the tree in messages: ``sponsor`` or ``placement``.
     """
-    state = np.zeros(len(parent), dtype=np.int8)  # 0 unseen, 1 on the current walk, 2 done
+    state = arrays.zeros(len(parent), dtype=np.int8)  # 0 unseen, 1 on the current walk, 2 done
     below = 0
     cycles = 0
     for start in np.nonzero(position < 0)[0]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from compplan import arrays
 from compplan.compile import BonusStep, MatchingStep, PoolStep, Program, Ranks
 from compplan.errors import EngineError
 
@@ -71,7 +72,7 @@ class NextRank:
             rank, active = ctx.values["rank"], ctx.values["active"]
             alt_rank = np.minimum(rank + 1, self.top)
             self.alt = alt_rank, active | self.need_active[alt_rank]
-            self.total = np.zeros(len(rank), dtype=np.int64)
+            self.total = arrays.zeros(len(rank), dtype=np.int64)
         column = step.at_rank(ctx, *self.alt)
         if step.cap is not None:
             column = np.minimum(column, step.cap)
@@ -80,5 +81,5 @@ class NextRank:
 
     def finish(self, ctx: Context) -> None:
         """Store ``next_rank_total`` in ``ctx.values`` (0 for members at the top rank)."""
-        total = self.total if self.total is not None else np.zeros(len(ctx.tree), dtype=np.int64)
+        total = self.total if self.total is not None else arrays.zeros(len(ctx.tree), dtype=np.int64)
         ctx.values[NEXT_RANK_TOTAL] = np.where(ctx.values["rank"] < self.top, total, 0)

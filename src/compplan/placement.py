@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from compplan import arrays
 from compplan.errors import InputError, ProblemCollector
 from compplan.genealogy import Genealogy, _report_cycles, add_rows
 from compplan.inputs import NO_POSITION, BoolArray, Int64Array, Members, format_id
@@ -84,9 +85,9 @@ class Placement:
             _report_outside_sponsor(tree, position_c, end_p, forest >= 0, problems)
         problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
         order = tree.position[order_c]  # sponsor-tree position at each placement position
-        position = np.empty(n, dtype=np.int64)
+        position = arrays.empty(n, dtype=np.int64)
         position[order] = np.arange(n, dtype=np.int64)
-        child = np.full((spec.slots, n), -1, dtype=np.int64) if spec.tree == "binary" else np.zeros((0, n), np.int64)
+        child = arrays.full((spec.slots, n), -1) if spec.tree == "binary" else np.zeros((0, n), np.int64)
         if spec.tree == "binary":
             has = parent_p >= 0
             child[slot_c[order_c][has], parent_p[has]] = np.nonzero(has)[0]
@@ -150,10 +151,10 @@ def _canonical_links(
     title = f"{members.source}: invalid placements"
     binary = spec.tree == "binary"
     column = "placement_side" if binary else "placement_position"
-    placed = members.placed[rows] if members.placed is not None else np.zeros(n, dtype=bool)
+    placed = members.placed[rows] if members.placed is not None else arrays.zeros(n, dtype=bool)
     has_sponsor = ~members.is_root[rows]
-    slot = np.full(n, -1, dtype=np.int64)
-    given = np.zeros(n, dtype=bool)
+    slot = arrays.full(n, -1, dtype=np.int64)
+    given = arrays.zeros(n, dtype=bool)
     if binary and members.placement_sides is not None:
         text = members.placement_sides[rows]
         given = text != ""
@@ -276,15 +277,15 @@ def place(plan: Plan, members: Members) -> Members:
     problems = ProblemCollector()
     parent, slot = _canonical_links(tree, spec, True, problems)
     n = len(tree)
-    wanted = slot.copy() if spec.tree == "binary" else np.full(n, -1, dtype=np.int64)
+    wanted = slot.copy() if spec.tree == "binary" else arrays.full(n, -1, dtype=np.int64)
     wanted = np.where(parent == -2, wanted, -1)
     slot = np.where(parent == -2, -1, slot)
     sponsor = np.where(tree.parent[tree.position] >= 0, tree.order[np.maximum(tree.parent[tree.position], 0)], -1)
     order, _, _, end, _, _, _ = _checked_forest(tree, spec, parent, slot, problems)  # unplaced members: roots
     problems.raise_if_any(InputError, title=f"{tree.members.source}: invalid placements")
-    size = np.empty(n, dtype=np.int64)
+    size = arrays.empty(n, dtype=np.int64)
     size[order] = end - np.arange(n)  # placement-subtree sizes of the existing forest
-    child = np.full((n, spec.slots), -1, dtype=np.int32)
+    child = arrays.full((n, spec.slots), -1, dtype=np.int32)
     linked = np.nonzero(parent >= 0)[0]
     child[parent[linked], slot[linked]] = linked
     todo = np.nonzero(parent == -2)[0]
@@ -309,14 +310,14 @@ def unplaced_columns(members: Members, n: int) -> dict[str, Any]:
     if members.placed is None or members.placement_ids is None:
         return {}
     sides, positions, parents = members.placement_sides, members.placement_positions, members.placement_ids
-    filler = np.full(n, parents[0] if len(parents) else 0, dtype=parents.dtype)
+    filler = arrays.full(n, parents[0] if len(parents) else 0, dtype=parents.dtype)
     return {
         "placement_ids": np.concatenate([parents, filler]),
-        "placed": np.concatenate([members.placed, np.zeros(n, dtype=bool)]),
+        "placed": np.concatenate([members.placed, arrays.zeros(n, dtype=bool)]),
         "placement_sides": None if sides is None else np.concatenate([sides, np.full(n, "", dtype=sides.dtype)]),
         "placement_positions": None
         if positions is None
-        else np.concatenate([positions, np.full(n, NO_POSITION, dtype=np.int64)]),
+        else np.concatenate([positions, arrays.full(n, NO_POSITION, dtype=np.int64)]),
     }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from compplan import arrays
 from compplan.errors import InputError, ProblemCollector
 from compplan.inputs import (
     NO_POSITION,
@@ -52,7 +53,7 @@ def _arrow_chunks(column: Any) -> list[Any] | None:
 
 def _nulls(chunk: Any) -> BoolArray:
     if chunk.null_count == 0:
-        return np.zeros(len(chunk), dtype=bool)
+        return arrays.zeros(len(chunk), dtype=bool)
     return np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -63,7 +64,7 @@ def _filled(chunks: list[Any], dtype: Any, fill: Callable[[Any, np.ndarray], boo
     values each extra copy is a fresh 240 MB). ``None`` as soon as a ``fill`` says the chunk is not for the fast
     path.
     """
-    out = np.empty(sum(len(c) for c in chunks), dtype=dtype)
+    out = arrays.empty(sum(len(c) for c in chunks), dtype=dtype)
     at = 0
     for chunk in chunks:
         if not fill(chunk, out[at : at + len(chunk)]):
@@ -97,7 +98,7 @@ def _arrow_ids(chunks: list[Any]) -> tuple[Int64Array, BoolArray] | None:
     """Integer ids (or canonical integer text, no blanks around) and missing masks; else ``None``."""
     import pyarrow as pa
 
-    missing = np.zeros(sum(len(c) for c in chunks), dtype=bool)
+    missing = arrays.zeros(sum(len(c) for c in chunks), dtype=bool)
     at = 0
 
     def fill(chunk: Any, out: np.ndarray) -> bool:
@@ -186,7 +187,7 @@ def _arrow_units(chunks: list[Any], decimals: int) -> Int64Array | None:
 def _spans(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """UTF-8 bytes of ``texts`` laid out as one buffer plus offsets (the Arrow string layout)."""
     encoded = [t.encode("utf-8") for t in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    offsets = arrays.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
     data = np.frombuffer(b"".join(encoded), dtype=np.uint8) if encoded else np.zeros(0, dtype=np.uint8)
     return data, offsets
@@ -234,7 +235,7 @@ def ids_column(
         return fast
     arr = to_numpy(column)
     if arr.dtype.kind in "iu":
-        return arr.astype(np.int64), np.zeros(len(arr), dtype=bool)
+        return arr.astype(np.int64), arrays.zeros(len(arr), dtype=bool)
     texts, missing = _texts(arr)
     missing |= np.array([not t.strip() for t in texts], dtype=bool)  # a blank cell is an empty field, as in CSV
     texts = [t.strip() for t in texts]
@@ -288,7 +289,7 @@ def units_column(
             f"column {name!r} holds binary floats, which cannot be exact; pass decimal text, "
             "Decimal objects or integers (e.g. df[col].astype(str) after rounding at the source)",
         )
-        return np.zeros(len(arr), dtype=np.int64)
+        return arrays.zeros(len(arr), dtype=np.int64)
     texts, _ = _texts(arr)
     data, offsets = _spans(texts)
     values, errors = cs.parse_spans(data, offsets, cs.KIND_DECIMAL, decimals)
@@ -381,7 +382,7 @@ def _placement_columns(frame: Any, problems: ProblemCollector, where: Callable[[
         out["placement_sides"] = np.array([t.strip() for t in texts], dtype=np.str_)
     if _has_column(frame, "placement_position"):
         texts, _ = _texts(to_numpy(frame["placement_position"]))
-        positions = np.full(len(texts), NO_POSITION, dtype=np.int64)
+        positions = arrays.full(len(texts), NO_POSITION, dtype=np.int64)
         for r, t in enumerate(texts):
             t = t.strip()
             if t.endswith(".0"):  # pandas turns an integer column with gaps into floats
@@ -395,8 +396,8 @@ def _placement_columns(frame: Any, problems: ProblemCollector, where: Callable[[
         out["placement_positions"] = positions
     if out and "placed" not in out:
         n = len(next(iter(out.values())))
-        out["placed"] = np.zeros(n, dtype=bool)
-        out["placement_ids"] = np.zeros(n, dtype=np.int64)
+        out["placed"] = arrays.zeros(n, dtype=bool)
+        out["placement_ids"] = arrays.zeros(n, dtype=np.int64)
     return out
 
 

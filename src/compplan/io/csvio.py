@@ -23,7 +23,7 @@ from typing import IO, NamedTuple
 
 import numpy as np
 
-from compplan import threads
+from compplan import arrays, threads
 from compplan.errors import InputError, Problem, ProblemCollector
 from compplan.inputs import NO_POSITION, BoolArray, Events, IdArray, Int64Array, Members, Orders, State, canonical_int
 from compplan.kernels import csvscan as cs
@@ -98,12 +98,12 @@ class _Columns:
         if need > self.values.shape[1]:
             guess = int(more * file_bytes / max(block_bytes, 1) * ESTIMATE_MARGIN) + SLACK_ROWS if self.rows == 0 else 0
             capacity = max(need, guess, int(self.values.shape[1] * 1.5))
-            values = np.empty((self.width, capacity), dtype=np.int64)
+            values = arrays.empty((self.width, capacity), dtype=np.int64)
             values[:, : self.rows] = self.values[:, : self.rows]
-            lines = np.empty(capacity, dtype=np.int64)
+            lines = arrays.empty(capacity, dtype=np.int64)
             lines[: self.rows] = self.lines[: self.rows]
             for col, mask in self.masks.items():
-                grown = np.zeros(capacity, dtype=bool)
+                grown = arrays.zeros(capacity, dtype=bool)
                 grown[: self.rows] = mask[: self.rows]
                 self.masks[col] = grown
             self.values, self.lines = values, lines
@@ -112,7 +112,7 @@ class _Columns:
     def empty(self, col: int) -> BoolArray:
         """The empty-field mask of column ``col`` (kept only for columns that ask for it)."""
         if col not in self.masks:
-            self.masks[col] = np.zeros(self.values.shape[1], dtype=bool)
+            self.masks[col] = arrays.zeros(self.values.shape[1], dtype=bool)
         return self.masks[col]
 
 
@@ -468,7 +468,7 @@ class _Reader:
         return out
 
     def _units(self, values: list[str], lines: Int64Array, column: str) -> Int64Array:
-        out = np.zeros(len(values), dtype=np.int64)
+        out = arrays.zeros(len(values), dtype=np.int64)
         bad: list[int] = []
         codes: dict[int, int] = {}
         for i, v in enumerate(values):
@@ -585,7 +585,7 @@ def read_members(path: str | Path) -> Members:
     parents, positions = c.get("placement_id"), c.get("placement_position")
     placed = None
     if parents is not None or "placement_side" in c or positions is not None:
-        placed = ~t.empty["placement_id"] if parents is not None else np.zeros(len(ids), dtype=bool)
+        placed = ~t.empty["placement_id"] if parents is not None else arrays.zeros(len(ids), dtype=bool)
         parents = parents if parents is not None else ids
         if parents.dtype.kind != ids.dtype.kind:  # the parents follow the ids' kind, never the reverse
             parents = parents.astype(np.str_)
@@ -760,7 +760,7 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
         if c.kind == cw.COL_LABEL:
             encoded.extend(t.encode("utf-8") for t in c.labels)
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    label_start = np.zeros(len(encoded) + 1, dtype=np.int64)
+    label_start = arrays.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=label_start[1:])
     label_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8) if encoded else np.zeros(1, dtype=np.uint8)
     width = int(cw.row_width_bound(kinds, label_start))
@@ -768,12 +768,12 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
     block = max(1, min(n, WRITE_BUFFER // workers // width))  # about WRITE_BUFFER bytes of text per round
     slots = 2 * workers if workers > 1 else 1  # threads.run_ahead: two rounds in flight
     buffers = [np.empty(block * width, dtype=np.uint8) for _ in range(slots)]
-    matrices = [np.empty((len(columns), block), dtype=np.int64) for _ in range(slots)]
+    matrices = [arrays.empty((len(columns), block), dtype=np.int64) for _ in range(slots)]
 
     def render(item: tuple[int, int, int]) -> memoryview:
         """Gather rows ``[lo, hi)`` (numpy lets the GIL go) and format them (a nogil kernel) into buffer ``k``."""
         k, lo, hi = item
-        rows = matrices[k] if hi - lo == block else np.empty((len(columns), hi - lo), dtype=np.int64)  # C order
+        rows = matrices[k] if hi - lo == block else arrays.empty((len(columns), hi - lo), dtype=np.int64)  # C order
         for i, c in enumerate(columns):
             if c.take is not None:
                 np.take(c.values, c.take[lo:hi], out=rows[i])

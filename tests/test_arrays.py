@@ -1,0 +1,117 @@
+"""compplan.arrays: numpy's empty / zeros / full on pooled buffers, reused once no array uses them."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from compplan import arrays
+
+MB = 2**20
+
+
+@pytest.fixture(autouse=True)
+def clean_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real sizes and no garbage fill (tests/conftest.py pools every size), an empty pool around each test."""
+    monkeypatch.setattr(arrays, "POOL_MIN_BYTES", 4 * MB)
+    monkeypatch.setattr(arrays, "POISON", None)
+    monkeypatch.delenv("COMPPLAN_POOL_BYTES", raising=False)
+    arrays.release()
+    yield
+    arrays.release()
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [(600_000, np.int64), (5 * MB, np.bool_), (1_500_000, np.int32), ((3, 250_000), np.int64), (5_000_000, np.int64)],
+)
+def test_large_arrays_are_numpy_arrays_on_pooled_buffers(shape: int | tuple[int, int], dtype: type) -> None:
+    for make in (arrays.empty, arrays.zeros, lambda s, d: arrays.full(s, 1, d)):
+        a = make(shape, dtype)
+        assert a.shape == (shape if isinstance(shape, tuple) else (shape,)) and a.dtype == dtype
+        assert a.flags.c_contiguous and a.flags.writeable and a.base is not None
+        a[...] = 1
+        assert int(a.sum()) == a.size
+    assert not arrays.zeros(shape, dtype).any()
+    assert (arrays.full(shape, 1, dtype) == 1).all()
+    like = arrays.empty_like(np.ones(shape, dtype))
+    assert like.shape == np.shape(np.ones(shape)) and like.dtype == dtype
+
+
+def test_small_arrays_are_plain_numpy() -> None:
+    for a in (arrays.empty(1000), arrays.zeros((2, 10), np.int32), arrays.full(5, -1, np.int64), arrays.zeros(0)):
+        assert a.base is None  # owns its data
+    assert arrays.full(3, -1).tolist() == [-1, -1, -1] and arrays.zeros((2, 2), bool).tolist() == [[False] * 2] * 2
+    assert arrays.pooled_bytes() == (0, 0)
+
+
+def test_a_buffer_is_reused_only_once_no_array_uses_it() -> None:
+    a = arrays.full(MB, 7)  # 8 MB
+    address = a.ctypes.data
+    view = a[10:20]  # a view keeps the buffer in use
+    del a
+    b = arrays.zeros(MB)
+    assert b.ctypes.data != address and not b.any() and view.tolist() == [7] * 10
+    del view
+    c = arrays.zeros(MB)  # the first buffer is free now: reused, and zeroed
+    assert c.ctypes.data == address and not c.any()
+    assert arrays.pooled_bytes() == (2 * 8 * MB, 0)
+    del b
+    assert arrays.pooled_bytes() == (8 * MB, 8 * MB)
+    d = arrays.empty(2 * MB, np.int32)  # any dtype and shape of the same byte size
+    assert d.dtype == np.int32 and arrays.pooled_bytes() == (2 * 8 * MB, 0)
+    del c, d
+    assert arrays.release() == 2 * 8 * MB and arrays.pooled_bytes() == (0, 0)
+
+
+def test_a_new_buffer_first_frees_as_many_unused_bytes() -> None:
+    for _ in range(3):
+        arrays.empty(MB)  # 8 MB each, unused at once: the same buffer every time
+    assert arrays.pooled_bytes() == (0, 8 * MB)
+    kept = [arrays.empty(MB // 2) for _ in range(2)]  # 4 MB: frees the 8 MB buffer, then one new buffer each
+    assert arrays.pooled_bytes() == (2 * 4 * MB, 0)
+    del kept
+    big = arrays.empty(3 * MB)  # 24 MB: the two unused 4 MB buffers go first
+    assert arrays.pooled_bytes() == (24 * MB, 0) and big.nbytes == 24 * MB
+
+
+def test_the_limit_bounds_unused_buffers_and_zero_turns_pooling_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPPLAN_POOL_BYTES", str(20 * MB))
+    held = [arrays.empty(MB) for _ in range(3)]  # 3 x 8 MB in use
+    del held
+    arrays.empty(2 * MB)  # 16 MB, a miss: unused buffers are cut to 20 - 16 MB, at least 16 MB freed
+    assert arrays.pooled_bytes() == (0, 16 * MB)
+    arrays.trim()
+    assert arrays.pooled_bytes() == (0, 16 * MB)
+    monkeypatch.setenv("COMPPLAN_POOL_BYTES", "0")
+    arrays.trim()
+    a = arrays.empty(MB)
+    assert arrays.pooled_bytes() == (0, 0) and a.nbytes == 8 * MB
+
+
+def test_garbage_fill_of_reused_buffers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(arrays, "POISON", 0xA5)
+    arrays.full(MB, 0)
+    again = arrays.empty(MB)
+    assert (again.view(np.uint8) == 0xA5).all()
+    assert not arrays.zeros(MB).any()
+
+
+def test_threads_never_get_the_same_buffer() -> None:
+    got: list[np.ndarray] = []
+    lock = threading.Lock()
+
+    def grab() -> None:
+        for _ in range(20):
+            a = arrays.empty(MB)
+            with lock:
+                got.append(a)
+
+    workers = [threading.Thread(target=grab) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len({a.ctypes.data for a in got}) == len(got) == 80  # all alive at once: 80 distinct buffers
