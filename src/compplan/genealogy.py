@@ -267,7 +267,9 @@ def _relabel(parent: Int64Array, enrolled: Int64Array) -> tuple[Any, ...]:
     first, kids = _children_lists(parent)
     order, parent_pos, end, depth, visited = _walk(parent, first, kids)
     del first, kids
-    position = arrays.full(n, -1, dtype=np.int64)
+    position = arrays.empty(n, dtype=np.int64)
+    if visited < n:  # a cycle: members no root reaches keep -1
+        position.fill(-1)
     enrolled_pos = arrays.empty(n, dtype=np.int64)
     threads.run_parts(
         lambda r: kt.inverse_gather_range(order, *r, position, enrolled, enrolled_pos), threads.parts(visited)
