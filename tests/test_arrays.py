@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from compplan import arrays
+from compplan import arrays, close, load_plan
+from compplan.synthetic import generate
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MB = 2**20
 
@@ -66,15 +70,31 @@ def test_a_buffer_is_reused_only_once_no_array_uses_it() -> None:
     assert arrays.release() == 2 * 8 * MB and arrays.pooled_bytes() == (0, 0)
 
 
-def test_a_new_buffer_first_frees_as_many_unused_bytes() -> None:
+def test_a_new_buffer_first_frees_unused_ones_so_the_pool_stays_within_its_peak_use() -> None:
     for _ in range(3):
-        arrays.empty(MB)  # 8 MB each, unused at once: the same buffer every time
+        arrays.empty(MB)  # 8 MB each, unused at once: the same buffer every time; the peak use is 8 MB
     assert arrays.pooled_bytes() == (0, 8 * MB)
-    kept = [arrays.empty(MB // 2) for _ in range(2)]  # 4 MB: frees the 8 MB buffer, then one new buffer each
+    kept = [arrays.empty(MB // 2) for _ in range(2)]  # 4 MB: too small for the 8 MB buffer, which goes first
     assert arrays.pooled_bytes() == (2 * 4 * MB, 0)
     del kept
     big = arrays.empty(3 * MB)  # 24 MB: the two unused 4 MB buffers go first
     assert arrays.pooled_bytes() == (24 * MB, 0) and big.nbytes == 24 * MB
+    del big
+    a, b = arrays.empty(MB), arrays.empty(MB)  # 24 MB is more than 1.5 x 8 MB: freed, then two new buffers
+    assert arrays.pooled_bytes() == (16 * MB, 0)
+    del a, b
+    assert arrays.pooled_bytes() == (0, 16 * MB)
+
+
+def test_a_request_takes_an_unused_buffer_up_to_fit_times_its_size() -> None:
+    arrays.empty(MB)  # an 8 MB buffer, unused
+    small = arrays.empty(700_000)  # 5.6 MB: 8 MB is within 1.5 times
+    assert small.base is not None and small.base.nbytes == 8 * MB and small.nbytes == 5_600_000
+    smaller = arrays.empty(600_000)  # 4.8 MB: 8 MB is more than 1.5 times, and in use anyway
+    assert smaller.base is not None and smaller.base.nbytes == 4_800_000
+    del small
+    again = arrays.empty(600_000)  # still more than 1.5 times: its own buffer, not the unused 8 MB one
+    assert again.base is not None and again.base.nbytes == 4_800_000
 
 
 def test_the_limit_bounds_unused_buffers_and_zero_turns_pooling_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,3 +135,16 @@ def test_threads_never_get_the_same_buffer() -> None:
     for w in workers:
         w.join()
     assert len({a.ctypes.data for a in got}) == len(got) == 80  # all alive at once: 80 distinct buffers
+
+
+def test_a_close_leaves_at_most_the_limit_unused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(arrays, "POOL_MIN_BYTES", 1)  # pool the arrays of a small close
+    members, orders = generate(2_000, seed=3, period="2026-10")
+    program = load_plan(ROOT / "plans" / "hybrid_leadership.yaml")
+    first = close(program, members, orders, "2026-10")
+    in_use, unused = arrays.pooled_bytes()
+    assert in_use > 0 and unused > 0  # the result's columns, and the close's work arrays kept for the next one
+    monkeypatch.setenv("COMPPLAN_POOL_BYTES", "0")
+    second = close(program, members, orders, "2026-10")
+    assert arrays.pooled_bytes()[1] == 0  # trimmed to the limit after the close
+    assert np.array_equal(first.total, second.total)

@@ -13,15 +13,15 @@ benchmark machine):
 
 So the arrays of a close come from here, and from :data:`POOL_MIN_BYTES` up they are **pooled**: :func:`empty`,
 :func:`zeros` and :func:`full` give a view of a numpy buffer, and a buffer that no array uses any more (its
-reference count says so) serves the next request of the same size, later in the same close or in the next
-one, without a page fault. Before the pool allocates a new buffer it frees at least as many unused bytes
-(oldest first), so pooling does not raise the peak memory of a close; between closes it keeps at most
-:func:`pool_limit` bytes of unused buffers (``COMPPLAN_POOL_BYTES``; ``0`` turns pooling off). :func:`release`
-frees every unused buffer (the CLI does so before it writes its outputs; a long-lived process may do so after
-a large close). Large zeroed arrays that are not reused are ``calloc``'d (:data:`FRESH_BYTES`): fresh zero
-pages, faulted in by whichever thread first writes each page; smaller ones are filled after numpy's advice,
-since ``calloc`` may take a recycled block and zero it first, in 4 KB pages. Below :data:`POOL_MIN_BYTES`
-these are plain numpy.
+reference count says so) serves a later request of its size, or a little smaller (:data:`FIT`), later in the
+same close or in the next one, without a page fault. The pool keeps no more bytes than the most its arrays
+ever used at once (before it maps a new buffer it frees unused ones, oldest first, to stay within that), so it
+does not raise the peak memory of a close; after a close it keeps at most :func:`pool_limit` bytes of unused
+buffers (``COMPPLAN_POOL_BYTES``; ``0`` turns pooling off). :func:`release` frees every unused buffer (the CLI
+does so before it writes its outputs; a long-lived process may do so after a large close). Large zeroed arrays
+that are not reused are ``calloc``'d (:data:`FRESH_BYTES`): fresh zero pages, faulted in by whichever thread
+first writes each page; smaller ones are filled after numpy's advice, since ``calloc`` may take a recycled
+block and zero it first, in 4 KB pages. Below :data:`POOL_MIN_BYTES` these are plain numpy.
 
 Nothing reads an array's contents before writing them (:func:`empty` of a reused buffer holds old values; the
 test suite fills reused buffers with garbage, :data:`POISON`, and pools every size, to prove it).
@@ -44,6 +44,8 @@ FRESH_BYTES = 32 * 2**20
 POOL_BYTES = 2 * 2**30
 #: At most this many unused buffers are kept (each request scans them).
 POOL_BUFFERS = 256
+#: A request may take an unused buffer up to this many times its size (rather than map a new one).
+FIT = 1.5
 #: Fill reused buffers with this byte before handing them out (tests: catches reads of unwritten memory).
 POISON: int | None = None
 
@@ -82,12 +84,14 @@ def pool_limit() -> int:
 
 def release() -> int:
     """Free every pooled buffer that no array uses; returns the bytes freed."""
+    global _high_water
     with _lock:
+        _high_water = 0
         return _drop(0, 0)
 
 
 def trim() -> int:
-    """Free unused buffers beyond :func:`pool_limit` (the engine does so as a close starts); the bytes freed."""
+    """Free unused buffers beyond :func:`pool_limit` (the engine does so after every close); the bytes freed."""
     with _lock:
         return _drop(POOL_BUFFERS, pool_limit())
 
@@ -101,6 +105,7 @@ def pooled_bytes() -> tuple[int, int]:
 
 _lock = threading.Lock()
 _buffers: list[np.ndarray] = []  # least recently handed out first
+_high_water = 0  # the most bytes the pool's arrays used at once (since the last release)
 
 
 def _unused(i: int) -> bool:
@@ -131,17 +136,26 @@ def _pooled(shape: Shape, dtype: Any, zero: bool) -> np.ndarray | None:
 
 def _take(size: int, zero: bool) -> np.ndarray:
     """An unused pooled buffer of ``size`` bytes, or a new one (kept in the pool unless pooling is off)."""
+    global _high_water
     limit = pool_limit()
     raw = None
     with _lock:
-        for i in range(len(_buffers) - 1, -1, -1):  # the most recently used first: likeliest still in cache
-            if _buffers[i].nbytes == size and _unused(i):
-                raw = _buffers.pop(i)
-                _buffers.append(raw)
-                break
-        else:
-            _drop(POOL_BUFFERS - 1, limit - size, size)  # make room first: pooling must not raise the peak
+        in_use = sum(_buffers[i].nbytes for i in range(len(_buffers)) if not _unused(i))
+        _high_water = max(_high_water, in_use + size)
+        best = -1  # the smallest unused buffer that fits, the most recently used of equals (likeliest in cache)
+        for i in range(len(_buffers) - 1, -1, -1):
+            b = _buffers[i].nbytes
+            if size <= b <= FIT * size and (best < 0 or b < _buffers[best].nbytes) and _unused(i):
+                best = i
+                if b == size:
+                    break
+        if best >= 0:
+            raw = _buffers.pop(best)
+            _buffers.append(raw)
+        else:  # keep no more unused bytes than the most the pool's arrays ever needed at once leaves room for
+            _drop(POOL_BUFFERS - 1, min(limit, _high_water - in_use) - size)
     if raw is not None:
+        raw = raw[:size]
         if zero:
             raw.fill(0)
         elif POISON is not None:

@@ -763,7 +763,24 @@ def close(
     InputError
         Bad members, orders, state or period, with every problem listed.
     """
-    arrays.trim()  # unused pooled buffers of earlier closes beyond the pool's limit (compplan.arrays)
+    try:
+        return _close(plan, members, orders, period, state, ledger, events, ledger_for, next_rank)
+    finally:  # the close's work arrays are free now: keep no more unused than the pool's limit (compplan.arrays)
+        arrays.trim()
+
+
+def _close(
+    plan: Plan | Program,
+    members: Members | Genealogy,
+    orders: Orders | None,
+    period: Period | str,
+    state: State | None,
+    ledger: bool,
+    events: Events | None,
+    ledger_for: Any,
+    next_rank: bool,
+) -> CloseResult:
+    """:func:`close`."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
