@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from compplan import arrays, close, load_plan
+from compplan import InputError, arrays, close, load_plan
 from compplan.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +18,7 @@ MB = 2**20
 
 
 @pytest.fixture(autouse=True)
-def clean_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The real sizes and no garbage fill (tests/conftest.py pools every size), an empty pool around each test."""
     monkeypatch.setattr(arrays, "POOL_MIN_BYTES", 4 * MB)
     monkeypatch.setattr(arrays, "POISON", None)
@@ -148,3 +149,30 @@ def test_a_close_leaves_at_most_the_limit_unused(monkeypatch: pytest.MonkeyPatch
     second = close(program, members, orders, "2026-10")
     assert arrays.pooled_bytes()[1] == 0  # trimmed to the limit after the close
     assert np.array_equal(first.total, second.total)
+
+
+def test_dropped_results_are_trimmed_to_the_limit_at_the_next_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(arrays, "POOL_MIN_BYTES", 1)
+    monkeypatch.setenv("COMPPLAN_POOL_BYTES", str(MB))
+    members, orders = generate(20_000, seed=3, period="2026-10")
+    result = close(load_plan(ROOT / "plans" / "hybrid_leadership.yaml"), members, orders, "2026-10")
+    assert arrays.pooled_bytes()[1] <= MB  # trimmed when the close ended
+    del result  # its columns are unused now, beyond the limit until the next request, close or release()
+    assert arrays.pooled_bytes()[1] > MB
+    arrays.empty(10)
+    assert arrays.pooled_bytes()[1] <= MB
+
+
+def test_object_arrays_are_plain_numpy() -> None:
+    a = arrays.empty(MB, object)  # 8 MB of references
+    assert a.dtype == object and a.base is None and arrays.pooled_bytes() == (0, 0)
+    assert arrays.full(MB, None, object)[0] is None
+
+
+@pytest.mark.parametrize("text", ["2G", "1e9", "-1", "lots"])
+def test_a_bad_pool_size_is_an_input_error(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("COMPPLAN_POOL_BYTES", text)
+    with pytest.raises(InputError, match="COMPPLAN_POOL_BYTES must be a whole number of bytes"):
+        arrays.empty(MB)
+    monkeypatch.setenv("COMPPLAN_POOL_BYTES", "1_000_000")
+    assert arrays.pool_limit() == 1_000_000

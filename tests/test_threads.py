@@ -86,6 +86,22 @@ def test_the_cli_reports_a_bad_thread_count_and_writes_nothing(tmp_path: Path) -
     assert not out.exists()
 
 
+def test_the_cli_reports_a_bad_pool_size_and_writes_nothing(tmp_path: Path) -> None:
+    env = {**os.environ, "COMPPLAN_POOL_BYTES": "2GB"}
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "compplan", "demo", "--members", "500", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "COMPPLAN_POOL_BYTES must be a whole number of bytes (0 turns pooling off), got '2GB'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("count", [1, 2, 3])
 def test_run_ahead_consumes_in_order_and_never_reuses_a_buffer_in_use(
     count: int, monkeypatch: pytest.MonkeyPatch

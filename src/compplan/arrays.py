@@ -15,16 +15,21 @@ So the arrays of a close come from here, and from :data:`POOL_MIN_BYTES` up they
 :func:`zeros` and :func:`full` give a view of a numpy buffer, and a buffer that no array uses any more (its
 reference count says so) serves a later request of its size, or a little smaller (:data:`FIT`), later in the
 same close or in the next one, without a page fault. The pool keeps no more bytes than the most its arrays
-ever used at once (before it maps a new buffer it frees unused ones, oldest first, to stay within that), so it
-does not raise the peak memory of a close; after a close it keeps at most :func:`pool_limit` bytes of unused
-buffers (``COMPPLAN_POOL_BYTES``; ``0`` turns pooling off). :func:`release` frees every unused buffer (the CLI
-does so before it writes its outputs; a long-lived process may do so after a large close). Large zeroed arrays
-that are not reused are ``calloc``'d (:data:`FRESH_BYTES`): fresh zero pages, faulted in by whichever thread
-first writes each page; smaller ones are filled after numpy's advice, since ``calloc`` may take a recycled
-block and zero it first, in 4 KB pages. Below :data:`POOL_MIN_BYTES` these are plain numpy.
+ever used at once (before it maps a new buffer it frees unused ones, oldest first, to stay within that; it
+does not count numpy's own temporaries, so pooled buffers can coexist with them at a peak: +0.08 GB at 10M).
+Beyond that it keeps at most :func:`pool_limit` bytes of unused buffers (``COMPPLAN_POOL_BYTES``; ``0`` turns
+pooling off), checked when a close ends and at every request; arrays dropped later (a close's result) stay in
+the pool until the next request or close. :func:`release` frees every unused buffer at once (the CLI does so
+before it writes its outputs; a long-lived process may do so after a large close or when it goes idle).
+
+Large zeroed arrays that are not reused are ``calloc``'d (:data:`FRESH_BYTES`): fresh zero pages, faulted in by
+whichever thread first writes each page; smaller ones are filled after numpy's advice, since ``calloc`` may
+take a recycled block and zero it first, in 4 KB pages. Below :data:`POOL_MIN_BYTES`, and for object dtypes,
+these are plain numpy.
 
 Nothing reads an array's contents before writing them (:func:`empty` of a reused buffer holds old values; the
-test suite fills reused buffers with garbage, :data:`POISON`, and pools every size, to prove it).
+test suite pools every size and fills every buffer :func:`empty` hands out with garbage, :data:`POISON`, to
+prove it).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from compplan.errors import InputError, Problem
+
 #: Arrays at least this large are pooled (numpy advises huge pages from 4 MB on).
 POOL_MIN_BYTES = 4 * 2**20
 #: Blocks at least this large are always mapped fresh, zeroed, by glibc's calloc (its largest mmap threshold).
@@ -46,7 +53,7 @@ POOL_BYTES = 2 * 2**30
 POOL_BUFFERS = 256
 #: A request may take an unused buffer up to this many times its size (rather than map a new one).
 FIT = 1.5
-#: Fill reused buffers with this byte before handing them out (tests: catches reads of unwritten memory).
+#: Fill the buffers :func:`empty` hands out with this byte (tests: catches reads of unwritten memory).
 POISON: int | None = None
 
 Shape = int | tuple[int, ...]
@@ -77,9 +84,27 @@ def empty_like(like: np.ndarray) -> np.ndarray:
 
 
 def pool_limit() -> int:
-    """Bytes of unused buffers the pool may keep: ``COMPPLAN_POOL_BYTES`` or :data:`POOL_BYTES`."""
-    text = os.environ.get("COMPPLAN_POOL_BYTES", "").strip()
-    return int(text) if text.isdigit() else POOL_BYTES
+    """Bytes of unused buffers the pool may keep: ``COMPPLAN_POOL_BYTES`` or :data:`POOL_BYTES`.
+
+    Raises
+    ------
+    InputError
+        ``COMPPLAN_POOL_BYTES`` is set to something else than a whole number of bytes.
+    """
+    text = os.environ.get("COMPPLAN_POOL_BYTES", "").strip().replace("_", "")
+    if not text:
+        return POOL_BYTES
+    if not text.isdigit():
+        raise InputError(
+            [
+                Problem(
+                    "bad_pool_bytes",
+                    f"COMPPLAN_POOL_BYTES must be a whole number of bytes (0 turns pooling off), got {text!r}",
+                    "environment",
+                )
+            ]
+        )
+    return int(text)
 
 
 def release() -> int:
@@ -128,7 +153,7 @@ def _pooled(shape: Shape, dtype: Any, zero: bool) -> np.ndarray | None:
     """A C-ordered array on a pooled buffer, or ``None`` below :data:`POOL_MIN_BYTES`."""
     dt = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dt.itemsize
-    if nbytes < POOL_MIN_BYTES:
+    if nbytes < POOL_MIN_BYTES or dt.hasobject:  # object arrays hold references: never on raw bytes
         return None
     out: np.ndarray = _take(nbytes, zero).view(dt).reshape(shape)
     return out
@@ -140,8 +165,11 @@ def _take(size: int, zero: bool) -> np.ndarray:
     limit = pool_limit()
     raw = None
     with _lock:
-        in_use = sum(_buffers[i].nbytes for i in range(len(_buffers)) if not _unused(i))
+        unused = [_unused(i) for i in range(len(_buffers))]
+        in_use = sum(b.nbytes for b, free in zip(_buffers, unused, strict=True) if not free)
         _high_water = max(_high_water, in_use + size)
+        if sum(b.nbytes for b in _buffers) - in_use > limit:  # arrays dropped since the last request or close
+            _drop(POOL_BUFFERS, limit)
         best = -1  # the smallest unused buffer that fits, the most recently used of equals (likeliest in cache)
         for i in range(len(_buffers) - 1, -1, -1):
             b = _buffers[i].nbytes
@@ -167,23 +195,25 @@ def _take(size: int, zero: bool) -> np.ndarray:
         raw = np.empty(size, dtype=np.uint8)  # advised before the first write (calloc may zero it first)
         if zero:
             raw.fill(0)
+        elif POISON is not None:
+            raw.fill(POISON)
     if limit >= size:
         with _lock:
             _buffers.append(raw)
     return raw
 
 
-def _drop(keep_buffers: int, keep_bytes: int, at_least: int = 0) -> int:
-    """Free unused buffers, oldest first, to at most ``keep_buffers`` and ``keep_bytes``, and ``at_least`` bytes.
+def _drop(keep_buffers: int, keep_bytes: int) -> int:
+    """Free unused buffers, oldest first, until at most ``keep_buffers`` and ``keep_bytes`` unused remain.
 
-    Stops early when no unused buffer is left. Call with the lock held.
+    Returns the bytes freed. Call with the lock held.
     """
     unused = [i for i in range(len(_buffers)) if _unused(i)]
     left = sum(_buffers[i].nbytes for i in unused)
     freed = 0
     gone: set[int] = set()
     for i in unused:
-        if len(unused) - len(gone) <= keep_buffers and left - freed <= keep_bytes and freed >= at_least:
+        if len(unused) - len(gone) <= keep_buffers and left - freed <= keep_bytes:
             break
         gone.add(i)
         freed += _buffers[i].nbytes

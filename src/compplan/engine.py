@@ -763,6 +763,7 @@ def close(
     InputError
         Bad members, orders, state or period, with every problem listed.
     """
+    arrays.trim()  # checks COMPPLAN_POOL_BYTES; results dropped since the last close beyond the pool's limit go
     try:
         return _close(plan, members, orders, period, state, ledger, events, ledger_for, next_rank)
     finally:  # the close's work arrays are free now: keep no more unused than the pool's limit (compplan.arrays)

@@ -302,8 +302,8 @@ def _walk(parent: Int64Array, first: Int64Array, kids: np.ndarray) -> tuple[Any,
 def _walk_cut(parent: Int64Array, first: Int64Array, kids: np.ndarray, path: Int64Array) -> tuple[Any, ...]:
     """:func:`_walk` cut at the node ``path[-1]`` (``path``: its root path, root first).
 
-    The second stretch's buffers are sized for the whole forest (its length is known only at its end); only the
-    pages it writes, about half, are ever backed by memory.
+    The second stretch's buffers are sized for the whole forest (its length is known only at its end); when they
+    are fresh, only the pages it writes, about half, are backed by memory (a pooled buffer is reused whole).
     """
     n = len(parent)
     order, parent_pos, end, depth = (arrays.empty(n, dtype=np.int64) for _ in range(4))
