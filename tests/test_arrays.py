@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -176,3 +178,9 @@ def test_a_bad_pool_size_is_an_input_error(monkeypatch: pytest.MonkeyPatch, text
         arrays.empty(MB)
     monkeypatch.setenv("COMPPLAN_POOL_BYTES", "1_000_000")
     assert arrays.pool_limit() == 1_000_000
+
+
+def test_the_pool_is_reachable_from_the_package() -> None:
+    code = "import compplan; print(compplan.arrays.release(), compplan.arrays.pooled_bytes())"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["0", "(0,", "0)"]

@@ -26,6 +26,9 @@ _LAZY = {
     "State": "compplan.inputs",
 }
 
+#: Submodules reachable as attributes before anything imported them (``compplan.arrays.release()``).
+_SUBMODULES = ("arrays",)
+
 __all__ = [
     "CloseResult",
     "CompplanError",
@@ -46,8 +49,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Keep `import compplan` (and so `compplan validate`) free of numpy/numba start-up cost.
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"compplan.{name}")
     raise AttributeError(f"module 'compplan' has no attribute {name!r}")
