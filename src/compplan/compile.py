@@ -140,7 +140,8 @@ class Ranks(Step):
         v = ctx.values
         tree, params = ctx.tree, self.params
         end, pv, gv, active = tree.end, v["pv"], v["gv"], v["active"]
-        rank, qv, best = arrays.zeros(len(gv)), gv.copy(), arrays.zeros(len(gv))  # on huge pages (compplan.arrays)
+        rank, qv, best = arrays.zeros(len(gv)), arrays.empty_like(gv), arrays.zeros(len(gv))  # pooled (compplan.arrays)
+        np.copyto(qv, gv)
         ranges = threads.parts(len(tree))
         threads.run_parts(
             lambda r: kr.paid_as_ranks_range(end, pv, gv, active, params, *r, r[1], rank, qv, best), ranges

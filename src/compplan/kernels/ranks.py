@@ -88,9 +88,6 @@ def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, be
             continue
         actives = 0
         best_below = 0
-        if has_leg_rules:
-            for r in range(k_ranks + 1):  # a loop: a slice assignment per member costs several times more
-                legs_at_least[r] = 0
         c = v + 1
         while c < end[v]:
             if active[c]:
@@ -100,7 +97,8 @@ def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, be
             if has_leg_rules:
                 legs_at_least[best[c]] += 1
             c = end[c]
-        if has_leg_rules:  # turn "legs whose best is exactly r" into "legs whose best is >= r"
+        inner = has_leg_rules and end[v] > v + 1  # a leaf (most members) leaves legs_at_least all zero
+        if inner:  # turn "legs whose best is exactly r" into "legs whose best is >= r"
             for r in range(k_ranks - 2, -1, -1):
                 legs_at_least[r] += legs_at_least[r + 1]
         chosen = 0
@@ -128,6 +126,9 @@ def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, be
         if params.min_qv[chosen] != UNSET:
             qv[v] = _leg_volume(v, end, gv, pv, params.leg_cap[chosen])
         best[v] = chosen if chosen > best_below else best_below
+        if inner:  # all zero again for the next member (a loop: a slice assignment costs several times more)
+            for r in range(k_ranks + 1):
+                legs_at_least[r] = 0
 
 
 @jit
