@@ -124,8 +124,7 @@ def trim() -> int:
 def pooled_bytes() -> tuple[int, int]:
     """Bytes of the pool's buffers in use and unused."""
     with _lock:
-        unused = sum(_buffers[i].nbytes for i in range(len(_buffers)) if _unused(i))
-        return sum(b.nbytes for b in _buffers) - unused, unused
+        return _usage()[1:]
 
 
 _lock = threading.Lock()
@@ -136,6 +135,13 @@ _high_water = 0  # the most bytes the pool's arrays used at once (since the last
 def _unused(i: int) -> bool:
     """No array uses ``_buffers[i]``: the pool holds its only reference."""
     return sys.getrefcount(_buffers[i]) <= _UNUSED
+
+
+def _usage() -> tuple[list[bool], int, int]:
+    """Which buffers are unused, and the bytes in use and unused. Call with the lock held."""
+    free = [_unused(i) for i in range(len(_buffers))]
+    unused = sum(b.nbytes for b, f in zip(_buffers, free, strict=True) if f)
+    return free, sum(b.nbytes for b in _buffers) - unused, unused
 
 
 def _calibrate() -> int:
@@ -165,15 +171,15 @@ def _take(size: int, zero: bool) -> np.ndarray:
     limit = pool_limit()
     raw = None
     with _lock:
-        unused = [_unused(i) for i in range(len(_buffers))]
-        in_use = sum(b.nbytes for b, free in zip(_buffers, unused, strict=True) if not free)
+        free, in_use, unused = _usage()
         _high_water = max(_high_water, in_use + size)
-        if sum(b.nbytes for b in _buffers) - in_use > limit:  # arrays dropped since the last request or close
+        if unused > limit:  # arrays dropped since the last request or close
             _drop(POOL_BUFFERS, limit)
+            free = _usage()[0]
         best = -1  # the smallest unused buffer that fits, the most recently used of equals (likeliest in cache)
         for i in range(len(_buffers) - 1, -1, -1):
             b = _buffers[i].nbytes
-            if size <= b <= FIT * size and (best < 0 or b < _buffers[best].nbytes) and _unused(i):
+            if free[i] and size <= b <= FIT * size and (best < 0 or b < _buffers[best].nbytes):
                 best = i
                 if b == size:
                     break
