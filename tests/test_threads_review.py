@@ -94,18 +94,27 @@ def test_any_split_gives_the_ranks_and_unilevel_lines_of_one_pass(
     ranks = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.int64)
     money = MoneyParams(100, 10**8, 0)
 
-    def lines(lo: int, hi: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        totals = np.zeros(n, dtype=np.int64)
+    def lines(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        totals = np.full(n, -7, dtype=np.int64)  # the kernel zeroes its own slice
+        spill = np.zeros(int(tree.depth[lo]) if lo < n else 0, dtype=np.int64)
         empty = np.zeros(0, dtype=np.int64)
-        args = (tree.parent, tree.depth, counted, lo, hi, pv, qualified, ranks, rates, money, totals)
+        args = (tree.parent, tree.depth, counted, lo, hi, pv, qualified, ranks, rates, money, totals, spill)
         count = kb.unilevel(*args, kb.LedgerBuffer(*(empty,) * 6), -1, False)
         buffer = kb.LedgerBuffer(*(np.zeros(count, dtype=np.int64) for _ in range(6)))
-        totals[:] = 0
+        spill[:] = 0
         assert kb.unilevel(*args, buffer, -1, True) == count
-        return totals, list(buffer)
+        assert (totals[:lo] == -7).all() and (totals[hi:] == -7).all()  # only its own slice is written
+        paid = totals.copy()
+        paid[:lo] = paid[hi:] = 0
+        a = tree.parent[lo] if lo < n else -1
+        while a >= 0:  # what it paid before lo went to the ancestors of lo, by depth
+            paid[a] += spill[tree.depth[a]]
+            a = tree.parent[a]
+        assert spill.sum() == sum(int(b) for b, p in zip(buffer.amount, buffer.payee, strict=True) if p < lo)
+        return paid, spill, list(buffer)
 
-    one_totals, one_lines = lines(0, n)
+    one_totals, _, one_lines = lines(0, n)
     split = [lines(lo, hi) for lo, hi in ranges]
-    assert np.array_equal(sum(t for t, _ in split), one_totals)
+    assert np.array_equal(sum(t for t, _, _ in split), one_totals)
     for column in range(6):
-        assert np.array_equal(np.concatenate([b[column] for _, b in split]), one_lines[column])
+        assert np.array_equal(np.concatenate([b[column] for _, _, b in split]), one_lines[column])

@@ -228,8 +228,8 @@ class UnilevelStep(BonusStep):
         basis, rank = ctx.values[self.basis], ctx.values["rank"]
         ctx.run_bonus(
             self,
-            lambda lo, hi, t, led, s, e: kb.unilevel(
-                tree.parent, tree.depth, counted, lo, hi, basis, qualified, rank, self.rates, ctx.money, t, led, s, e
+            lambda lo, hi, *out: kb.unilevel(
+                tree.parent, tree.depth, counted, lo, hi, basis, qualified, rank, self.rates, ctx.money, *out
             ),
             ranged=True,
         )
@@ -269,12 +269,16 @@ def _levels_at_rank(
             alt_ok,
             lambda marks: kh.level_marks(parent, qualified, up, basis, rates, money, marks),
         )
+    n = len(parent)
     return kh.totals_only(
-        len(parent),
-        lambda t, led, s, e: kb.unilevel(
-            parent, depth, _everyone(len(parent)), 0, len(parent), basis, alt_ok, alt_rank, rates, money, t, led, s, e
+        n,
+        lambda t, *out: kb.unilevel(
+            parent, depth, _everyone(n), 0, n, basis, alt_ok, alt_rank, rates, money, t, _NO_SPILL, *out
         ),
     )
+
+
+_NO_SPILL = np.zeros(0, dtype=np.int64)  # a ranged kernel over every source never pays before its range
 
 
 def _everyone(n: int) -> np.ndarray:
@@ -314,20 +318,23 @@ class FastStartStep(BonusStep):
         )
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        parent, basis, qualified = ctx.tree.parent, self._basis(ctx), self.qualified(ctx)
+        tree, basis, qualified = ctx.tree, self._basis(ctx), self.qualified(ctx)
         ctx.run_bonus(
             self,
-            lambda lo, hi, t, led, s, e: kb.fast_start(
-                parent, lo, hi, basis, qualified, self.rates, ctx.money, t, led, s, e
+            lambda lo, hi, t, sp, led, s, e: kb.fast_start(
+                tree.parent, tree.depth, lo, hi, basis, qualified, self.rates, ctx.money, t, sp, led, s, e
             ),
             ranged=True,
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
-        parent, basis, ok = ctx.tree.parent, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
-        n = len(parent)
+        tree, basis, ok = ctx.tree, self._basis(ctx), self.qualified_at(alt_rank, alt_active)
+        n = len(tree)
         return kh.totals_only(
-            n, lambda t, led, s, e: kb.fast_start(parent, 0, n, basis, ok, self.rates, ctx.money, t, led, s, e)
+            n,
+            lambda t, led, s, e: kb.fast_start(
+                tree.parent, tree.depth, 0, n, basis, ok, self.rates, ctx.money, t, _NO_SPILL, led, s, e
+            ),
         )
 
 
@@ -454,7 +461,7 @@ class GenerationStep(BonusStep):
         counted = qualified | leader
         ctx.run_bonus(
             self,
-            lambda lo, hi, t, led, s, e: kb.generation(
+            lambda lo, hi, t, sp, led, s, e: kb.generation(
                 tree.parent,
                 tree.depth,
                 counted,
@@ -467,6 +474,7 @@ class GenerationStep(BonusStep):
                 self.rates,
                 ctx.money,
                 t,
+                sp,
                 led,
                 s,
                 e,
@@ -548,8 +556,8 @@ class MatchingStep(BonusStep):
         rank = v["rank"]
         ctx.run_bonus(
             self,
-            lambda lo, hi, t, led, s, e: kb.unilevel(
-                tree.parent, tree.depth, counted, lo, hi, basis, qualified, rank, self.rates, money, t, led, s, e
+            lambda lo, hi, t, sp, led, s, e: kb.unilevel(
+                tree.parent, tree.depth, counted, lo, hi, basis, qualified, rank, self.rates, money, t, sp, led, s, e
             ),
             ranged=True,
         )
@@ -838,11 +846,12 @@ class MatrixStep(UnilevelStep):
         basis, rank = ctx.values[self.basis][at], ctx.values["rank"][at]
         ctx.run_bonus(
             self,
-            lambda lo, hi, t, led, s, e: kb.unilevel(
-                pl.parent, pl.depth, counted, lo, hi, basis, qualified, rank, self.rates, ctx.money, t, led, s, e
+            lambda lo, hi, t, sp, led, s, e: kb.unilevel(
+                pl.parent, pl.depth, counted, lo, hi, basis, qualified, rank, self.rates, ctx.money, t, sp, led, s, e
             ),
             relabel=at,
             ranged=True,
+            walked=(pl.parent, pl.depth),
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102

@@ -148,13 +148,18 @@ class Context:
         kernel: Callable[..., int],
         relabel: Int64Array | None = None,
         ranged: bool = False,
+        walked: tuple[Int64Array, Int64Array] | None = None,
     ) -> None:
         """Run a bonus kernel into a new column; with a ledger, count lines first, then fill them.
 
-        A kernel is called ``kernel(totals, ledger, only, emit)``; a ``ranged`` one ``kernel(lo, hi, totals,
-        ledger, only, emit)`` pays only the sources at positions ``[lo, hi)`` and runs on every core
-        (:mod:`compplan.threads`): each part into its own totals and its own slice of the ledger, so the totals
-        are exact sums and the lines stay in source order whatever the number of threads.
+        A kernel is called ``kernel(totals, ledger, only, emit)`` with zeroed totals. A ``ranged`` one,
+        ``kernel(lo, hi, totals, spill, ledger, only, emit)``, pays only the sources at positions ``[lo, hi)``
+        and runs on every core (:mod:`compplan.threads`): every part into the one totals array, each setting
+        only its own slice ``totals[lo:hi]`` and adding what it pays the ancestors of ``lo`` into its own
+        ``spill`` (indexed by depth; :mod:`compplan.kernels.bonuses`), which is added in part order afterwards,
+        and into its own slice of the ledger. So the totals are exact sums and the lines stay in source order
+        whatever the number of threads. ``walked`` is the tree a ranged kernel walks, ``(parent, depth)`` by
+        its positions (default: the sponsor tree).
 
         A kernel that works in other positions (the placement tree's) gets ``relabel``: its position ``p`` is
         sponsor-tree position ``relabel[p]``; totals and ledger members are mapped back.
@@ -165,29 +170,42 @@ class Context:
         only = self.ledger.only if self.ledger is not None else -1
         if relabel is not None and only >= 0:
             only = int(np.nonzero(relabel == only)[0][0])
+        parent, depth = walked if walked is not None else (self.tree.parent, self.tree.depth)
         ranges = threads.parts(n) if ranged else [(0, n)]
+        totals = arrays.empty(n) if ranged else arrays.zeros(n)  # payees at random: on huge pages
 
         def run(part: int, buffer: LedgerBuffer, emit: bool) -> tuple[np.ndarray, int]:
-            totals = arrays.zeros(n)  # payees at random: on huge pages
-            if ranged:
-                return totals, kernel(*ranges[part], totals, buffer, only, emit)
-            return totals, kernel(totals, buffer, only, emit)
+            if not ranged:
+                return empty, kernel(totals, buffer, only, emit)
+            lo, hi = ranges[part]
+            spill = np.zeros(int(depth[lo]) if lo < n else 0, dtype=np.int64)
+            return spill, kernel(lo, hi, totals, spill, buffer, only, emit)
+
+        def finish(spills: list[np.ndarray]) -> None:
+            for (lo, _), spill in zip(ranges, spills, strict=True):
+                a = int(parent[lo]) if lo < n else -1
+                while a >= 0:  # the ancestors of lo, one per depth
+                    totals[a] += spill[depth[a]]
+                    a = int(parent[a])
 
         counted = threads.run_parts(lambda part: run(part, none, False), range(len(ranges)))
         counts = [lines for _, lines in counted]
         offsets = np.cumsum([0, *counts])
-        totals = threads.add_parts([t for t, _ in counted])
         if self.ledger is not None and offsets[-1]:
             buffer = LedgerBuffer(*(arrays.empty(offsets[-1], dtype=np.int64) for _ in range(6)))
             views = [LedgerBuffer(*(c[offsets[k] : offsets[k + 1]] for c in buffer)) for k in range(len(ranges))]
+            if not ranged:
+                totals.fill(0)  # counted once already
             filled = threads.run_parts(lambda part: run(part, views[part], True), range(len(ranges)))
             for k, (_, written) in enumerate(filled):
                 if written != counts[k]:
                     raise EngineError(f"bonus {step.name!r}: counted {counts[k]} ledger lines but wrote {written}")
-            totals = threads.add_parts([t for t, _ in filled])
+            counted = filled
             if relabel is not None:
                 buffer = buffer._replace(payee=relabel[buffer.payee], source=relabel[buffer.source])
             self.ledger.append(step.index, buffer)
+        if ranged:
+            finish([spill for spill, _ in counted])
         if relabel is not None:
             mapped = arrays.empty(n, dtype=np.int64)
             mapped[relabel] = totals
