@@ -140,7 +140,8 @@ class Ranks(Step):
         v = ctx.values
         tree, params = ctx.tree, self.params
         end, pv, gv, active = tree.end, v["pv"], v["gv"], v["active"]
-        rank, qv, best = arrays.zeros(len(gv)), arrays.empty_like(gv), arrays.zeros(len(gv))  # pooled (compplan.arrays)
+        # every member's rank and best are written before they are read (children first); qv starts as gv
+        rank, qv, best = arrays.empty(len(gv)), arrays.empty_like(gv), arrays.empty(len(gv))  # pooled (arrays.py)
         np.copyto(qv, gv)
         ranges = threads.parts(len(tree))
         threads.run_parts(
@@ -535,9 +536,14 @@ class MatchingStep(BonusStep):
         return self.matches
 
     def _basis(self, ctx: Context) -> tuple[np.ndarray, MoneyParams]:
-        basis = arrays.zeros(len(ctx.tree), dtype=np.int64)
-        for b in self.matches:
-            basis += ctx.values[b]
+        columns = [ctx.values[b] for b in self.matches]
+        basis = arrays.empty(len(ctx.tree), dtype=np.int64)
+        if len(columns) < 2:
+            basis.fill(0)
+            columns = [basis, *columns]
+        np.add(columns[0], columns[1], out=basis)  # one pass fewer than adding to zeros
+        for column in columns[2:]:
+            basis += column
         return basis, MoneyParams(1, RATE_SCALE, ctx.money.mode)  # the basis is money already
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
@@ -1007,8 +1013,14 @@ class Streak(Step):
 
 @dataclass(frozen=True)
 class CompanyCap(Step):
-    """Scale the scalable bonuses down so the total payout fits ``max_share`` of company CV (3.5), exactly."""
+    """Scale the scalable bonuses down so the total payout fits ``max_share`` of company CV (3.5), exactly.
 
+    Runs after :class:`Totals`: the payout before the cap is the sum of ``total`` (one column to read instead of
+    every bonus column), and each cell it scales changes ``total`` by the same amount, so ``total`` stays the
+    sum of the columns after caps.
+    """
+
+    reads: ClassVar[tuple[str, ...]] = ("total",)
     name: str = "company_cap"
     max_share: int = 0  # ppm
     minor_units: int = 2  # for the report's decimal text
@@ -1025,7 +1037,8 @@ class CompanyCap(Step):
         v, m = ctx.values, ctx.money
         total_cv = ctx.total_cv
         limit = max(0, total_cv) * self.max_share * m.mult // m.den  # exact floor with Python ints
-        before = sum(int(v[c].sum()) for c in self.columns)
+        total_column = v["total"]
+        before = int(total_column.sum())
         report: dict[str, object] = {"limit": limit, "before": before, "after": before, "binding": before > limit}
         ctx.values[self.name] = np.zeros(0, dtype=np.int64)
         if before > limit:
@@ -1048,7 +1061,8 @@ class CompanyCap(Step):
                 mine = np.nonzero((which == j) & (new != amount))[0]
                 mine = mine[np.argsort(canon[pos[mine]], kind="stable")]  # adjustment lines in member order
                 ctx.adjust(step, pos[mine], amount[mine], new[mine], KIND_COMPANY_CAP)
-            after = sum(int(v[c].sum()) for c in self.columns)
+                total_column[pos[mine]] += new[mine] - amount[mine]  # one cell per member in a bonus
+            after = int(total_column.sum())
             scale = Decimal(target) / Decimal(total) if total else Decimal(0)
             report.update(
                 after=after,
@@ -1081,23 +1095,31 @@ def _scale_exactly(amount: np.ndarray, target: int, total: int) -> tuple[np.ndar
 
 @dataclass(frozen=True)
 class Totals(Step):
-    """``total`` = sum of the cash bonus columns (after caps)."""
+    """``total`` = sum of the cash bonus columns (after caps).
+
+    Runs before a :class:`CompanyCap`, which keeps it equal to the sum after its cuts.
+    """
 
     name: str = "total"
     columns: tuple[str, ...] = ()
-    after: tuple[str, ...] = ()  # steps that must run first (the company cap)
 
     @property
     def deps(self) -> tuple[str, ...]:  # noqa: D102
-        return self.columns + self.after
+        return self.columns
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        total = arrays.zeros(len(ctx.tree), dtype=np.int64)
+        total = arrays.empty(len(ctx.tree), dtype=np.int64)
         columns = [ctx.values[c] for c in self.columns]
 
         def add(r: tuple[int, int]) -> None:  # numpy releases the GIL: parts add on every core
             part = total[r[0] : r[1]]
-            for column in columns:
+            if len(columns) < 2:
+                part.fill(0)
+                if columns:
+                    part += columns[0][r[0] : r[1]]
+                return
+            np.add(columns[0][r[0] : r[1]], columns[1][r[0] : r[1]], out=part)
+            for column in columns[2:]:
                 np.add(part, column[r[0] : r[1]], out=part)
 
         threads.run_parts(add, threads.parts(len(total)))
@@ -1111,6 +1133,11 @@ class Balances(Step):
     reads: ClassVar[tuple[str, ...]] = ("total", "balance_in")
     name: str = "balances"
     minimum: int = 0
+    after: tuple[str, ...] = ()  # steps that must run first (the company cap, which cuts ``total``)
+
+    @property
+    def deps(self) -> tuple[str, ...]:  # noqa: D102
+        return self.after
 
     @property
     def writes(self) -> tuple[str, ...]:  # noqa: D102
@@ -1330,14 +1357,14 @@ def compile_plan(plan: Plan) -> Program:
         by_id[step.name] = step
         steps.append(step)
     columns = tuple(plan.bonus_ids())
+    steps.append(Totals(columns=columns))
     after: tuple[str, ...] = ()
     if plan.payout_cap is not None:
         cap = plan.payout_cap
         scalable = tuple(by_id[b] for b in columns if b in cap.scalable)
         steps.append(CompanyCap(max_share=_ppm(cap.max_share), minor_units=mdec, columns=columns, scalable=scalable))
         after = ("company_cap",)
-    steps.append(Totals(columns=columns, after=after))
-    steps.append(Balances(minimum=int(plan.payout.minimum.scaleb(mdec))))
+    steps.append(Balances(minimum=int(plan.payout.minimum.scaleb(mdec)), after=after))
     _check_order(steps)
     money = MoneyParams(10**mdec, 10 ** (6 + vdec), ROUNDING_MODES[plan.plan.rounding])
     return Program(plan, tuple(steps), money)

@@ -875,19 +875,14 @@ def _result(program: Program, ctx: Context, period: Period, total_cv: int, timin
         ledger = Ledger(
             tree.ids, tuple(plan.bonus_ids()), tree.order[cols[0]], tree.order[cols[1]], which, kinds, *cols[2:]
         )
-    awards = []
-    for positions, b, r, name in ctx.awards:
-        for p in positions:
-            awards.append((int(tree.order[p]), b, r, name))
+    awards: list[tuple[int, int, int, str]] = []
+    for positions, b, r, name in ctx.awards:  # whole columns to Python ints at once (thousands at 10M)
+        awards.extend((c, b, r, name) for c in tree.order[positions].tolist())
     awards.sort(key=lambda a: (a[0], a[1], a[2]))
+    award_ids = tree.ids[np.array([a[0] for a in awards], dtype=np.int64)].tolist()
     named = [
-        (
-            tree.ids[c].item() if hasattr(tree.ids[c], "item") else tree.ids[c],
-            plan.bonuses[b].id,
-            plan.rank_names[r] if r >= 0 else "",
-            a,
-        )
-        for c, b, r, a in awards
+        (member, plan.bonuses[b].id, plan.rank_names[r] if r >= 0 else "", a)
+        for member, (_, b, r, a) in zip(award_ids, awards, strict=True)
     ]
     return CloseResult(
         plan=plan,
