@@ -358,16 +358,19 @@ class PersonalTierStep(BonusStep):
         tv, basis = v[self.tier_volume], v[self.basis]
         ctx.run_bonus(
             self,
-            lambda t, led, s, e: kb.personal_tier(
-                tv, basis, qualified, self.min_volume, self.rates, ctx.money, t, led, s, e
+            lambda lo, hi, t, _spill, *out: kb.personal_tier(
+                tv, basis, qualified, self.min_volume, self.rates, ctx.money, lo, hi, t, *out
             ),
+            ranged=True,
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
         tv, basis, ok = ctx.values[self.tier_volume], ctx.values[self.basis], self.qualified_at(alt_rank, alt_active)
         return kh.totals_only(
             len(ok),
-            lambda t, led, s, e: kb.personal_tier(tv, basis, ok, self.min_volume, self.rates, ctx.money, t, led, s, e),
+            lambda t, *out: kb.personal_tier(
+                tv, basis, ok, self.min_volume, self.rates, ctx.money, 0, len(ok), t, *out
+            ),
         )
 
 
@@ -592,8 +595,8 @@ class LoyaltyStep(BonusStep):
         ok = self.qualified_at(alt_rank, alt_active)
         return kh.totals_only(
             len(ok),
-            lambda t, led, s, e: kb.loyalty(
-                measure, basis, ok, self.min_periods, self.rates, self.cash, ctx.money, t, led, s, e
+            lambda t, *out: kb.loyalty(
+                measure, basis, ok, self.min_periods, self.rates, self.cash, ctx.money, 0, len(ok), t, *out
             ),
         )
 
@@ -603,9 +606,10 @@ class LoyaltyStep(BonusStep):
         qualified, basis = self.qualified(ctx), v[self.basis]
         ctx.run_bonus(
             self,
-            lambda t, led, s, e: kb.loyalty(
-                measure, basis, qualified, self.min_periods, self.rates, self.cash, ctx.money, t, led, s, e
+            lambda lo, hi, t, _spill, *out: kb.loyalty(
+                measure, basis, qualified, self.min_periods, self.rates, self.cash, ctx.money, lo, hi, t, *out
             ),
+            ranged=True,
         )
 
 
@@ -1146,8 +1150,15 @@ class Balances(Step):
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
         n = len(v["total"])  # outputs from numpy: on huge pages (compplan.arrays)
-        v["paid"], v["balance_out"] = arrays.empty(n, dtype=np.int64), arrays.empty(n, dtype=np.int64)
-        kc.balances(v["balance_in"], v["total"], self.minimum, v["paid"], v["balance_out"])
+        balance_in, total = v["balance_in"], v["total"]
+        paid, out = arrays.empty(n, dtype=np.int64), arrays.empty(n, dtype=np.int64)
+        threads.run_parts(
+            lambda r: kc.balances(
+                balance_in[r[0] : r[1]], total[r[0] : r[1]], self.minimum, paid[r[0] : r[1]], out[r[0] : r[1]]
+            ),
+            threads.parts(n),
+        )
+        v["paid"], v["balance_out"] = paid, out
 
 
 @dataclass(frozen=True)

@@ -180,10 +180,14 @@ def fast_start(parent, depth, lo, hi, basis, qualified, rates, money, totals, sp
 
 
 @jit
-def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
-    """Pay each qualified member the rate of the last tier whose ``min_volume <= tier_volume``."""
+def personal_tier(tier_volume, basis, qualified, min_volume, rates, money, lo, hi, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
+    """Pay each qualified member of ``[lo, hi)`` the rate of the last tier whose ``min_volume <= tier_volume``.
+
+    A member pays itself: the kernel sets ``totals[lo:hi]`` and nothing else.
+    """
+    totals[lo:hi] = 0
     lines = 0
-    for m in range(basis.shape[0]):
+    for m in range(lo, hi):
         if not qualified[m] or basis[m] == 0:
             continue
         t = _last_tier(min_volume, tier_volume[m])
@@ -288,10 +292,14 @@ def differential(parent, depth, basis, rate, jump, include_self, money, totals, 
 
 
 @jit
-def loyalty(measure, basis, qualified, min_periods, rates, cash, money, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
-    """Pay each qualified member its tier's rate of own basis and/or its tier's fixed cash."""
+def loyalty(measure, basis, qualified, min_periods, rates, cash, money, lo, hi, totals, ledger, only, emit):  # type: ignore[no-untyped-def]
+    """Pay each qualified member of ``[lo, hi)`` its tier's rate of own basis and/or its tier's fixed cash.
+
+    A member pays itself: the kernel sets ``totals[lo:hi]`` and nothing else.
+    """
+    totals[lo:hi] = 0
     lines = 0
-    for m in range(basis.shape[0]):
+    for m in range(lo, hi):
         if not qualified[m]:
             continue
         t = _last_tier(min_periods, measure[m])
