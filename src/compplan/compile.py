@@ -24,7 +24,14 @@ from compplan.kernels import hypothetical as kh
 from compplan.kernels import ranks as kr
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity
-from compplan.kernels.tree import boundary_ancestors, scatter_add, scatter_add_lines, scatter_add_window, subtree_sum
+from compplan.kernels.tree import (
+    boundary_ancestors,
+    count_at,
+    scatter_add,
+    scatter_add_lines,
+    scatter_add_window,
+    subtree_sum,
+)
 from compplan.money import RATE_SCALE, format_units
 from compplan.spec.models import (
     Action,
@@ -120,7 +127,8 @@ class Activity(Step):
     min_cv: int = 0
 
     def run(self, ctx: Context) -> None:  # noqa: D102
-        ctx.values["active"] = activity(ctx.values["pv"], ctx.values["cv"], self.min_pv, self.min_cv)
+        pv, cv = ctx.values["pv"], ctx.values["cv"]
+        ctx.values["active"] = activity(pv, cv, self.min_pv, self.min_cv, arrays.empty(len(pv), dtype=np.bool_))
 
 
 @dataclass(frozen=True)
@@ -150,7 +158,7 @@ class Ranks(Step):
         waiting = boundary_ancestors(tree.parent, np.array([hi for _, hi in ranges[:-1]], dtype=np.int64))
         kr.paid_as_ranks_waiting(waiting, end, pv, gv, active, params, rank, qv, best)
         v["rank"], v["qv"] = rank, qv
-        v["highest_rank"] = np.maximum(v["rank"], v["prior_highest"])
+        v["highest_rank"] = np.maximum(v["rank"], v["prior_highest"], out=arrays.empty(len(gv)))
 
 
 @dataclass(frozen=True)
@@ -392,7 +400,8 @@ class RankAdvancementStep(BonusStep):
         column = arrays.zeros(len(h0), dtype=np.int64)
         members: list[np.ndarray] = []
         ranks: list[np.ndarray] = []
-        promoted = np.nonzero(h1 > h0)[0]  # only they can reach a rank: the per-rank tests run on them alone
+        # only they can reach a rank: the per-rank tests run on them alone
+        promoted = np.nonzero(np.greater(h1, h0, out=arrays.empty(len(h0), dtype=np.bool_)))[0]
         p0, p1 = h0[promoted], h1[promoted]
         for r in range(1, len(self.cash)):
             if self.cash[r] == 0 and self.award[r] is None:
@@ -698,7 +707,8 @@ class PoolStep(BonusStep):
         column = arrays.zeros(n, dtype=np.int64)
         total_cv, pool = self._pool(ctx)
         rank = ctx.values["rank"]
-        who = np.nonzero(self.qualified(ctx) & (self.shares > 0)[rank])[0]  # share holders
+        holds = np.take(self.shares > 0, rank, out=arrays.empty(n, dtype=np.bool_))
+        who = np.nonzero(np.logical_and(holds, self.qualified(ctx), out=holds))[0]  # share holders
         total_shares = int(self.shares[rank[who]].sum())
         if pool > 0 and total_shares > 0:
             canon = ctx.tree.order[who]
@@ -833,7 +843,7 @@ def _first_per_payee(payee: np.ndarray, day: np.ndarray, seq: np.ndarray, limit:
     Only the events of payees with more than ``limit`` of them are sorted (at 10M members, a few thousand of
     the million enrolments; sorting them all took ~150 ms).
     """
-    keep: np.ndarray = np.bincount(payee, minlength=n)[payee] <= limit
+    keep: np.ndarray = count_at(payee, arrays.zeros(n))[payee] <= limit
     over = np.nonzero(~keep)[0]
     if len(over):
         over = over[np.lexsort((seq[over], day[over], payee[over]))]
@@ -1012,7 +1022,7 @@ class Streak(Step):
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         v = ctx.values
-        v["streak"] = kc.streak(v["active"], v["prior_streak"], np.empty(len(v["active"]), dtype=np.int64))
+        v["streak"] = kc.streak(v["active"], v["prior_streak"], arrays.empty(len(v["active"]), dtype=np.int64))
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,8 @@ class Context:
         """Events of ``kind``: member positions, days, and their order key (file row; canonical id for enrolment)."""
         if kind == "enrolment":
             tree = self.tree
-            new = np.nonzero(tree.enrolled >= self.period_start)[0]
+            recent = np.greater_equal(tree.enrolled, self.period_start, out=arrays.empty(len(tree), np.bool_))
+            new = np.nonzero(recent)[0]
             return new, tree.enrolled[new], tree.order[new]
         e = self.events
         if e is None:

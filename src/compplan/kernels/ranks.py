@@ -27,10 +27,9 @@ class RankParams(NamedTuple):
 
 
 @jit
-def activity(pv, cv, min_pv, min_cv):  # type: ignore[no-untyped-def]
-    """``pv >= min_pv and cv >= min_cv`` per member."""
+def activity(pv, cv, min_pv, min_cv, out):  # type: ignore[no-untyped-def]
+    """``pv >= min_pv and cv >= min_cv`` per member, into ``out`` (bool, from the caller's pool)."""
     n = pv.shape[0]
-    out = np.empty(n, dtype=np.bool_)
     for v in range(n):
         out[v] = pv[v] >= min_pv and cv[v] >= min_cv
     return out

@@ -137,6 +137,14 @@ def scatter_add(index, values, out):  # type: ignore[no-untyped-def]
 
 
 @jit
+def count_at(index, out):  # type: ignore[no-untyped-def]
+    """``out[index[i]] += 1`` (``np.bincount`` into the caller's array, so a pooled one)."""
+    for i in range(index.shape[0]):
+        out[index[i]] += 1
+    return out
+
+
+@jit
 def child_counts(parent, lo, hi, counts):  # type: ignore[no-untyped-def]
     """``counts[p + 1] += 1`` for each node of ``[lo, hi)`` with parent ``p``.
 
