@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compplan import InputError, arrays, close, load_plan
+from compplan import InputError, arrays, close, load_plan, threads
 from compplan.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,3 +184,19 @@ def test_the_pool_is_reachable_from_the_package() -> None:
     code = "import compplan; print(compplan.arrays.release(), compplan.arrays.pooled_bytes())"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["0", "(0,", "0)"]
+
+
+def test_large_reused_buffers_are_zeroed_in_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From ZERO_PARTS_BYTES on, zeros() clears a reused buffer on every core: every byte, whatever its garbage."""
+    monkeypatch.setattr(arrays, "POISON", 0xA5)
+    monkeypatch.setattr(arrays, "ZERO_PARTS_BYTES", 4 * MB)
+    monkeypatch.setattr(threads, "MIN_PART", 1000)
+    monkeypatch.setenv("COMPPLAN_THREADS", "3")
+    first = arrays.empty(MB + 7)  # odd sizes: the parts do not fall on word boundaries
+    assert (first.view(np.uint8) == 0xA5).all()
+    del first
+    again = arrays.zeros(MB + 7)
+    assert again.shape == (MB + 7,) and not again.any()
+    # inside a part of run_parts the fill stays on that thread (no pool thread waits for the pool)
+    inner = threads.run_parts(lambda k: int(arrays.zeros(MB + k).sum()) + k, [0, 1, 2])
+    assert inner == [0, 1, 2]

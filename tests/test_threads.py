@@ -8,6 +8,7 @@ import itertools
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +134,19 @@ def test_result_files_are_the_same_bytes_for_any_thread_count_and_block(
         written.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert written[0]["members.csv"].count(b"\n") == len(result) + 1
     assert written[0] == written[1] == written[2]
+
+
+def test_run_parts_inside_a_part_runs_on_that_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part that splits its own work again (an array zeroed in parts, say) gets it done on its own thread:
+    with every pool thread waiting for the pool, nested parts would never start."""
+    monkeypatch.setenv("COMPPLAN_THREADS", "2")
+
+    def part(k: int) -> tuple[int, set[str]]:
+        names = threads.run_parts(lambda j: (j, threading.current_thread().name), [0, 1, 2, 3])
+        return k + sum(j for j, _ in names), {name for _, name in names}
+
+    results = threads.run_parts(part, [10, 20])
+    assert [total for total, _ in results] == [16, 26]
+    assert all(len(names) == 1 for _, names in results)  # each nested call stayed on one thread
+    # and once the parts are done, the thread runs parts on the pool again
+    assert len({name for _, name in threads.run_parts(lambda j: (j, threading.current_thread().name), [0, 1])}) == 2

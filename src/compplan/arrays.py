@@ -41,12 +41,15 @@ from typing import Any
 
 import numpy as np
 
+from compplan import threads
 from compplan.errors import InputError, Problem
 
 #: Arrays at least this large are pooled (numpy advises huge pages from 4 MB on).
 POOL_MIN_BYTES = 4 * 2**20
 #: Blocks at least this large are always mapped fresh, zeroed, by glibc's calloc (its largest mmap threshold).
 FRESH_BYTES = 32 * 2**20
+#: Reused buffers from this size on are zeroed on every core (:func:`_fill_zero`).
+ZERO_PARTS_BYTES = 16 * 2**20
 #: Default bound of the unused buffers kept between closes (``COMPPLAN_POOL_BYTES`` overrides it).
 POOL_BYTES = 2 * 2**30
 #: At most this many unused buffers are kept (each request scans them).
@@ -191,7 +194,7 @@ def _take(size: int, zero: bool) -> np.ndarray:
     if raw is not None:
         raw = raw[:size]
         if zero:
-            raw.fill(0)
+            _fill_zero(raw)
         elif POISON is not None:
             raw.fill(POISON)
         return raw
@@ -207,6 +210,18 @@ def _take(size: int, zero: bool) -> np.ndarray:
         with _lock:
             _buffers.append(raw)
     return raw
+
+
+def _fill_zero(raw: np.ndarray) -> None:
+    """Zero a reused buffer, in parts on every core from :data:`ZERO_PARTS_BYTES` on (numpy lets the GIL go).
+
+    80 MB (10M int64): 9 ms on one core, 5.7 ms on two. Inside a part of :func:`threads.run_parts` the fill
+    stays on the calling thread.
+    """
+    if len(raw) < ZERO_PARTS_BYTES:
+        raw.fill(0)
+        return
+    threads.run_parts(lambda r: raw[r[0] : r[1]].fill(0), threads.parts(len(raw)))
 
 
 def _drop(keep_buffers: int, keep_bytes: int) -> int:

@@ -32,6 +32,7 @@ MIN_PART = 100_000
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
+_in_part = threading.local()  # .active: this thread is running a part of run_parts
 
 
 def thread_count() -> int:
@@ -68,14 +69,29 @@ def parts(n: int) -> list[tuple[int, int]]:
 def run_parts(fn: Callable[[X], T], items: Sequence[X], worth: bool = True) -> list[T]:
     """``[fn(item) for item in items]``, the items after the first on pool threads.
 
-    One after the other on the calling thread when there is one item, one thread (:func:`thread_count`), or
-    the caller says the work is not ``worth`` a thread.
+    One after the other on the calling thread when there is one item, one thread (:func:`thread_count`), the
+    caller says the work is not ``worth`` a thread, or the call comes from inside a part of another
+    ``run_parts`` (every core is busy already, and a pool thread waiting for the pool could wait forever).
     """
-    if len(items) <= 1 or not worth or thread_count() < 2:
+    if len(items) <= 1 or not worth or thread_count() < 2 or getattr(_in_part, "active", False):
         return [fn(item) for item in items]
-    futures = [_executor(len(items) - 1).submit(fn, item) for item in items[1:]]
-    first = fn(items[0])  # the calling thread takes the first part
+    part = _as_part(fn)
+    futures = [_executor(len(items) - 1).submit(part, item) for item in items[1:]]
+    first = part(items[0])  # the calling thread takes the first part
     return [first, *(f.result() for f in futures)]
+
+
+def _as_part(fn: Callable[[X], T]) -> Callable[[X], T]:
+    """``fn``, marking the thread that runs it as inside a part (a :func:`run_parts` in it runs serially)."""
+
+    def part(item: X) -> T:
+        _in_part.active = True
+        try:
+            return fn(item)
+        finally:
+            _in_part.active = False
+
+    return part
 
 
 def run_ahead(fn: Callable[[X], T], items: Sequence[X], consume: Callable[[T], object], width: int) -> None:
@@ -91,6 +107,7 @@ def run_ahead(fn: Callable[[X], T], items: Sequence[X], consume: Callable[[T], o
             consume(fn(item))
         return
     pool = _executor(width)
+    fn = _as_part(fn)
     ahead = 2 * width
     futures: collections.deque[Future[T]] = collections.deque(pool.submit(fn, x) for x in items[:ahead])
     for i in range(len(items)):
