@@ -80,13 +80,14 @@ def test_any_split_gives_the_ranks_and_unilevel_lines_of_one_pass(
     params = next(
         s.params for s in compile_plan(load_plan(PLANS / "hybrid_leadership.yaml")).steps if isinstance(s, Ranks)
     )
-    want_rank, want_qv = kr.paid_as_ranks(tree.end, pv, gv, active, params)
-    rank, qv, best = kr.new_rank_arrays(gv)
+    want_gv, want_rank, want_qv = kr.paid_as_ranks(tree.end, pv, active, params)
+    assert np.array_equal(want_gv, gv)  # GV summed in the rank pass is the subtree sum of PV
+    got_gv, rank, qv, best = kr.new_rank_arrays(n)
     for lo, hi in reversed(ranges):  # any order: parts are independent
-        kr.paid_as_ranks_range(tree.end, pv, gv, active, params, lo, hi, hi, rank, qv, best)
+        kr.paid_as_ranks_range(tree.end, pv, active, params, lo, hi, hi, got_gv, rank, qv, best)
     waiting = boundary_ancestors(tree.parent, np.array([hi for _, hi in ranges[:-1]], dtype=np.int64))
-    kr.paid_as_ranks_waiting(waiting, tree.end, pv, gv, active, params, rank, qv, best)
-    assert np.array_equal(rank, want_rank) and np.array_equal(qv, want_qv)
+    kr.paid_as_ranks_waiting(waiting, tree.end, pv, active, params, got_gv, rank, qv, best)
+    assert np.array_equal(rank, want_rank) and np.array_equal(qv, want_qv) and np.array_equal(got_gv, gv)
 
     qualified = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=np.bool_)
     counted = qualified if data.draw(st.booleans()) else np.ones(n, dtype=np.bool_)

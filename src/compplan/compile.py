@@ -94,14 +94,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Volumes(Step):
-    """``pv``, ``cv`` per member from the order lines, and ``gv`` as subtree sums of ``pv``."""
+    """``pv``, ``cv`` per member from the order lines (``gv``, their subtree sums, comes with the ranks)."""
 
     reads: ClassVar[tuple[str, ...]] = ("orders",)
     name: str = "volumes"
 
     @property
     def writes(self) -> tuple[str, ...]:  # noqa: D102
-        return ("pv", "cv", "gv")
+        return ("pv", "cv")
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         n = len(ctx.tree)
@@ -114,7 +114,6 @@ class Volumes(Step):
             worth=len(o.position) >= threads.MIN_PART,
         )
         ctx.values["pv"], ctx.values["cv"] = pv, cv
-        ctx.values["gv"] = subtree_sum(pv, ctx.tree.parent, arrays.empty_like(pv))
 
 
 @dataclass(frozen=True)
@@ -133,32 +132,36 @@ class Activity(Step):
 
 @dataclass(frozen=True)
 class Ranks(Step):
-    """Paid-as rank and QV (bottom-up), then highest rank = max(prior, paid-as)."""
+    """GV, paid-as rank and QV in one bottom-up pass, then highest rank = max(prior, paid-as).
 
-    reads: ClassVar[tuple[str, ...]] = ("pv", "gv", "active", "prior_highest")
+    GV (the subtree sum of PV) is summed in the same children-first pass that ranks members: a member's GV is
+    its PV plus its children's, which the pass has just visited.
+    """
+
+    reads: ClassVar[tuple[str, ...]] = ("pv", "active", "prior_highest")
     name: str = "rank"
     params: RankParams | None = None
 
     @property
     def writes(self) -> tuple[str, ...]:  # noqa: D102
-        return ("rank", "qv", "highest_rank")
+        return ("gv", "rank", "qv", "highest_rank")
 
     def run(self, ctx: Context) -> None:  # noqa: D102
         assert self.params is not None
         v = ctx.values
         tree, params = ctx.tree, self.params
-        end, pv, gv, active = tree.end, v["pv"], v["gv"], v["active"]
-        # every member's rank and best are written before they are read (children first); qv starts as gv
-        rank, qv, best = arrays.empty(len(gv)), arrays.empty_like(gv), arrays.empty(len(gv))  # pooled (arrays.py)
-        np.copyto(qv, gv)
-        ranges = threads.parts(len(tree))
+        end, pv, active = tree.end, v["pv"], v["active"]
+        n = len(tree)
+        # every member's entries are written before they are read (children first): pooled, not filled
+        gv, rank, qv, best = (arrays.empty(n) for _ in range(4))
+        ranges = threads.parts(n)
         threads.run_parts(
-            lambda r: kr.paid_as_ranks_range(end, pv, gv, active, params, *r, r[1], rank, qv, best), ranges
+            lambda r: kr.paid_as_ranks_range(end, pv, active, params, *r, r[1], gv, rank, qv, best), ranges
         )
         waiting = boundary_ancestors(tree.parent, np.array([hi for _, hi in ranges[:-1]], dtype=np.int64))
-        kr.paid_as_ranks_waiting(waiting, end, pv, gv, active, params, rank, qv, best)
-        v["rank"], v["qv"] = rank, qv
-        v["highest_rank"] = np.maximum(v["rank"], v["prior_highest"], out=arrays.empty(len(gv)))
+        kr.paid_as_ranks_waiting(waiting, end, pv, active, params, gv, rank, qv, best)
+        v["gv"], v["rank"], v["qv"] = gv, rank, qv
+        v["highest_rank"] = np.maximum(rank, v["prior_highest"], out=arrays.empty(n))
 
 
 @dataclass(frozen=True)

@@ -46,38 +46,45 @@ def _leg_volume(v, end, gv, pv, cap):  # type: ignore[no-untyped-def]
 
 
 @jit
-def paid_as_ranks(end, pv, gv, active, params):  # type: ignore[no-untyped-def]
-    """Paid-as rank and output QV per member, in one pass over the whole tree.
+def paid_as_ranks(end, pv, active, params):  # type: ignore[no-untyped-def]
+    """Group volume, paid-as rank and output QV per member, in one pass over the whole tree.
 
-    Visits members children-first (reverse preorder) so a leg rule can read the best rank anywhere in each
-    child's subtree (``best[c]``), computed in the same pass.
+    Visits members children-first (reverse preorder), so a member's GV is its PV plus its children's GV and a
+    leg rule can read the best rank anywhere in each child's subtree (``best[c]``), both computed in the same
+    pass.
 
     Returns
     -------
+    gv : int64[n]
     rank : int64[n]
     qv : int64[n]
         ``qv_R`` for the paid-as rank when it sets ``min_qv``, else ``gv``.
     """
     n = pv.shape[0]
-    rank, qv, best = new_rank_arrays(gv)
-    paid_as_ranks_range(end, pv, gv, active, params, 0, n, n, rank, qv, best)
-    return rank, qv
+    gv, rank, qv, best = new_rank_arrays(n)
+    paid_as_ranks_range(end, pv, active, params, 0, n, n, gv, rank, qv, best)
+    return gv, rank, qv
 
 
 @jit
-def new_rank_arrays(gv):  # type: ignore[no-untyped-def]
-    """``rank``, ``qv`` and ``best`` arrays for :func:`paid_as_ranks_range` (``qv`` starts as ``gv``)."""
-    n = gv.shape[0]
-    return np.zeros(n, dtype=np.int64), gv.copy(), np.zeros(n, dtype=np.int64)
+def new_rank_arrays(n):  # type: ignore[no-untyped-def]
+    """``gv``, ``rank``, ``qv`` and ``best`` arrays for :func:`paid_as_ranks_range` (written before read)."""
+    return (
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+    )
 
 
 @jit
-def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, best):  # type: ignore[no-untyped-def]
+def paid_as_ranks_range(end, pv, active, params, lo, hi, limit, gv, rank, qv, best):  # type: ignore[no-untyped-def]
     """:func:`paid_as_ranks` for the members at positions ``[lo, hi)`` whose subtree ends by ``limit``.
 
     A part ``[lo, hi)`` of the tree (``limit = hi``) leaves out the ancestors of position ``hi``: their subtrees
     reach into the next part. Once every part is done, :func:`paid_as_ranks_waiting` takes them, children
-    first. Parts write disjoint entries of ``rank``, ``qv`` and ``best``, so they can run at the same time.
+    first. Parts write disjoint entries of ``gv``, ``rank``, ``qv`` and ``best``, so they can run at the same
+    time; a member's entries are written once its children's are.
     """
     k_ranks = params.min_pv.shape[0]
     has_leg_rules = params.leg_rank.shape[0] > 0
@@ -85,10 +92,12 @@ def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, be
     for v in range(hi - 1, lo - 1, -1):
         if end[v] > limit:
             continue
+        group = pv[v]
         actives = 0
         best_below = 0
         c = v + 1
         while c < end[v]:
+            group += gv[c]
             if active[c]:
                 actives += 1
             if best[c] > best_below:
@@ -96,6 +105,7 @@ def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, be
             if has_leg_rules:
                 legs_at_least[best[c]] += 1
             c = end[c]
+        gv[v] = group
         inner = has_leg_rules and end[v] > v + 1  # a leaf (most members) leaves legs_at_least all zero
         if inner:  # turn "legs whose best is exactly r" into "legs whose best is >= r"
             for r in range(k_ranks - 2, -1, -1):
@@ -106,7 +116,7 @@ def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, be
                 continue
             if params.min_pv[r] != UNSET and pv[v] < params.min_pv[r]:
                 continue
-            if params.min_gv[r] != UNSET and gv[v] < params.min_gv[r]:
+            if params.min_gv[r] != UNSET and group < params.min_gv[r]:
                 continue
             if params.min_actives[r] != UNSET and actives < params.min_actives[r]:
                 continue
@@ -122,8 +132,7 @@ def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, be
             chosen = r
             break
         rank[v] = chosen
-        if params.min_qv[chosen] != UNSET:
-            qv[v] = _leg_volume(v, end, gv, pv, params.leg_cap[chosen])
+        qv[v] = _leg_volume(v, end, gv, pv, params.leg_cap[chosen]) if params.min_qv[chosen] != UNSET else group
         best[v] = chosen if chosen > best_below else best_below
         if inner:  # all zero again for the next member (a loop: a slice assignment costs several times more)
             for r in range(k_ranks + 1):
@@ -131,11 +140,11 @@ def paid_as_ranks_range(end, pv, gv, active, params, lo, hi, limit, rank, qv, be
 
 
 @jit
-def paid_as_ranks_waiting(waiting, end, pv, gv, active, params, rank, qv, best):  # type: ignore[no-untyped-def]
+def paid_as_ranks_waiting(waiting, end, pv, active, params, gv, rank, qv, best):  # type: ignore[no-untyped-def]
     """:func:`paid_as_ranks_range` for the members at positions ``waiting`` (decreasing), one at a time."""
     for i in range(waiting.shape[0]):
         v = waiting[i]
-        paid_as_ranks_range(end, pv, gv, active, params, v, v + 1, end[v], rank, qv, best)
+        paid_as_ranks_range(end, pv, active, params, v, v + 1, end[v], gv, rank, qv, best)
 
 
 @jit
