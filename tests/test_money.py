@@ -27,6 +27,11 @@ MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_D
 @example(basis=125, rate=100_000, minor=2, vdec=2, mode="half_up")  # 1.25 * 10% = 0.125 -> 0.13
 @example(basis=125, rate=100_000, minor=2, vdec=2, mode="half_even")  # -> 0.12
 @example(basis=-125, rate=100_000, minor=2, vdec=2, mode="half_up")  # -> -0.13
+@example(basis=135, rate=100_000, minor=2, vdec=2, mode="half_even")  # 0.135 -> 0.14: a tie on odd goes up
+@example(basis=-135, rate=100_000, minor=2, vdec=2, mode="half_even")  # -> -0.14
+@example(basis=2**33 + 1, rate=500_000, minor=0, vdec=0, mode="half_even")  # a tie past 2**31: -> 2**32 (even)
+@example(basis=2**33 + 3, rate=500_000, minor=0, vdec=0, mode="half_even")  # -> 2**32 + 2
+@example(basis=2**33 + 1, rate=500_000, minor=0, vdec=0, mode="half_up")  # -> 2**32 + 1
 @example(basis=10**15, rate=10**6, minor=3, vdec=0, mode="half_up")  # the largest amount the bounds allow
 def test_apply_rate_matches_decimal(basis: int, rate: int, minor: int, vdec: int, mode: str) -> None:
     money = MoneyParams(10**minor, 10 ** (6 + vdec), ROUNDING_MODES[mode])

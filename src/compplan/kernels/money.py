@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from compplan.kernels._jit import jit
 
 HALF_UP = 0
@@ -42,12 +44,13 @@ def _round_scaled(b, num, den, mode):  # type: ignore[no-untyped-def]
         tq = t // den
         whole = q * num + tq
         rem = t - tq * den
+    # Rounding up or not adds a comparison's 0 or 1, without a branch: whether a remainder is past the half is
+    # data, as good as random, and a mispredicted branch per line made apply_rate 3x slower.
+    twice = 2 * rem
     if mode == HALF_UP:
-        if 2 * rem >= den:
-            whole += 1
-    elif mode == HALF_EVEN:
-        if 2 * rem > den or (2 * rem == den and whole % 2 == 1):
-            whole += 1
+        whole += np.int64(twice >= den)
+    elif mode == HALF_EVEN:  # whole >= 0: its last bit says odd
+        whole += np.int64(twice > den) | (np.int64(twice == den) & (whole & 1))
     return whole
 
 
