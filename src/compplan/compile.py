@@ -25,8 +25,8 @@ from compplan.kernels import ranks as kr
 from compplan.kernels.money import ROUNDING_MODES, MoneyParams
 from compplan.kernels.ranks import UNSET, RankParams, activity
 from compplan.kernels.tree import (
+    add_at,
     boundary_ancestors,
-    count_at,
     scatter_add,
     scatter_add_lines,
     scatter_add_window,
@@ -403,8 +403,7 @@ class RankAdvancementStep(BonusStep):
         column = arrays.zeros(len(h0), dtype=np.int64)
         members: list[np.ndarray] = []
         ranks: list[np.ndarray] = []
-        # only they can reach a rank: the per-rank tests run on them alone
-        promoted = np.nonzero(np.greater(h1, h0, out=arrays.empty(len(h0), dtype=np.bool_)))[0]
+        promoted = np.nonzero(h1 > h0)[0]  # only they can reach a rank: the per-rank tests run on them alone
         p0, p1 = h0[promoted], h1[promoted]
         for r in range(1, len(self.cash)):
             if self.cash[r] == 0 and self.award[r] is None:
@@ -710,8 +709,7 @@ class PoolStep(BonusStep):
         column = arrays.zeros(n, dtype=np.int64)
         total_cv, pool = self._pool(ctx)
         rank = ctx.values["rank"]
-        holds = np.take(self.shares > 0, rank, out=arrays.empty(n, dtype=np.bool_))
-        who = np.nonzero(np.logical_and(holds, self.qualified(ctx), out=holds))[0]  # share holders
+        who = np.nonzero(self.qualified(ctx) & (self.shares > 0)[rank])[0]  # share holders
         total_shares = int(self.shares[rank[who]].sum())
         if pool > 0 and total_shares > 0:
             canon = ctx.tree.order[who]
@@ -824,11 +822,12 @@ class ActionStep(BonusStep):
                 keep = _first_per_payee(payee, day, seq, int(self.limit[k] or 0), n)
                 payee, source, day, seq = payee[keep], source[keep], day[keep], seq[keep]
             if self.cash[k]:
-                scatter_add(payee, arrays.full(len(payee), self.cash[k], dtype=np.int64), column)  # np.add.at is slow
-                payee_parts.append(payee)
-                source_parts.append(source)
-                key_parts.append(np.stack([source, day, seq, np.full(len(source), k)]))
-                cash_parts.append(arrays.full(len(source), self.cash[k], dtype=np.int64))
+                add_at(payee, self.cash[k], column)  # np.add.at is slow
+                if ctx.ledger is not None:
+                    payee_parts.append(payee)
+                    source_parts.append(source)
+                    key_parts.append(np.stack([source, day, seq, np.full(len(source), k)]))
+                    cash_parts.append(arrays.full(len(source), self.cash[k], dtype=np.int64))
             if self.award[k] is not None:
                 ctx.add_awards(self.index, payee, -1, self.award[k] or "")
         ctx.values[self.name] = column
@@ -846,7 +845,7 @@ def _first_per_payee(payee: np.ndarray, day: np.ndarray, seq: np.ndarray, limit:
     Only the events of payees with more than ``limit`` of them are sorted (at 10M members, a few thousand of
     the million enrolments; sorting them all took ~150 ms).
     """
-    keep: np.ndarray = count_at(payee, arrays.zeros(n))[payee] <= limit
+    keep: np.ndarray = np.bincount(payee, minlength=n)[payee] <= limit  # faster here than a pooled count
     over = np.nonzero(~keep)[0]
     if len(over):
         over = over[np.lexsort((seq[over], day[over], payee[over]))]

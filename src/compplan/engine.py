@@ -133,8 +133,7 @@ class Context:
         """Events of ``kind``: member positions, days, and their order key (file row; canonical id for enrolment)."""
         if kind == "enrolment":
             tree = self.tree
-            recent = np.greater_equal(tree.enrolled, self.period_start, out=arrays.empty(len(tree), np.bool_))
-            new = np.nonzero(recent)[0]
+            new = np.nonzero(tree.enrolled >= self.period_start)[0]
             return new, tree.enrolled[new], tree.order[new]
         e = self.events
         if e is None:

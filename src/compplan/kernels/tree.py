@@ -137,10 +137,10 @@ def scatter_add(index, values, out):  # type: ignore[no-untyped-def]
 
 
 @jit
-def count_at(index, out):  # type: ignore[no-untyped-def]
-    """``out[index[i]] += 1`` (``np.bincount`` into the caller's array, so a pooled one)."""
+def add_at(index, value, out):  # type: ignore[no-untyped-def]
+    """``out[index[i]] += value`` (``np.bincount`` times ``value`` into the caller's array, so a pooled one)."""
     for i in range(index.shape[0]):
-        out[index[i]] += 1
+        out[index[i]] += value
     return out
 
 
