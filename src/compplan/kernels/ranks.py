@@ -89,6 +89,13 @@ def paid_as_ranks_range(end, pv, active, params, lo, hi, limit, gv, rank, qv, be
     k_ranks = params.min_pv.shape[0]
     has_leg_rules = params.leg_rank.shape[0] > 0
     legs_at_least = np.zeros(k_ranks + 1, dtype=np.int64)
+    # A member that fails what every rank above the entry rank asks (activity, the smallest min_pv) skips the
+    # tests: most members are inactive, and the tests cost a mispredicted branch or two per rank.
+    all_need_active = True
+    floor_pv = np.iinfo(np.int64).max
+    for r in range(1, k_ranks):
+        all_need_active = all_need_active and params.need_active[r]
+        floor_pv = min(floor_pv, params.min_pv[r])  # UNSET (the smallest int64) where a rank sets none
     for v in range(hi - 1, lo - 1, -1):
         if end[v] > limit:
             continue
@@ -111,7 +118,8 @@ def paid_as_ranks_range(end, pv, active, params, lo, hi, limit, gv, rank, qv, be
             for r in range(k_ranks - 2, -1, -1):
                 legs_at_least[r] += legs_at_least[r + 1]
         chosen = 0
-        for r in range(k_ranks - 1, 0, -1):
+        entry_only = (all_need_active and not active[v]) or pv[v] < floor_pv
+        for r in range(k_ranks - 1, k_ranks - 1 if entry_only else 0, -1):
             if params.need_active[r] and not active[v]:
                 continue
             if params.min_pv[r] != UNSET and pv[v] < params.min_pv[r]:
