@@ -150,3 +150,15 @@ def test_run_parts_inside_a_part_runs_on_that_thread(monkeypatch: pytest.MonkeyP
     assert all(len(names) == 1 for _, names in results)  # each nested call stayed on one thread
     # and once the parts are done, the thread runs parts on the pool again
     assert len({name for _, name in threads.run_parts(lambda j: (j, threading.current_thread().name), [0, 1])}) == 2
+
+
+def test_run_ahead_inside_a_part_runs_on_that_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_ahead called from a part (every pool thread busy) consumes in order on the part's own thread."""
+    monkeypatch.setenv("COMPPLAN_THREADS", "2")
+
+    def part(k: int) -> list[int]:
+        seen: list[int] = []
+        threads.run_ahead(lambda i: i * k, list(range(6)), seen.append, width=2)
+        return seen
+
+    assert threads.run_parts(part, [1, 2, 3]) == [[i * k for i in range(6)] for k in (1, 2, 3)]

@@ -373,6 +373,7 @@ class PersonalTierStep(BonusStep):
                 tv, basis, qualified, self.min_volume, self.rates, ctx.money, lo, hi, t, *out
             ),
             ranged=True,
+            pays_self=True,
         )
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
@@ -621,6 +622,7 @@ class LoyaltyStep(BonusStep):
                 measure, basis, qualified, self.min_periods, self.rates, self.cash, ctx.money, lo, hi, t, *out
             ),
             ranged=True,
+            pays_self=True,
         )
 
 
@@ -1111,9 +1113,9 @@ def _scale_exactly(amount: np.ndarray, target: int, total: int) -> tuple[np.ndar
 
 @dataclass(frozen=True)
 class Totals(Step):
-    """``total`` = sum of the cash bonus columns (after caps).
+    """``total`` = sum of the cash bonus columns (after the per-member caps).
 
-    Runs before a :class:`CompanyCap`, which keeps it equal to the sum after its cuts.
+    Runs before a :class:`CompanyCap`, which then changes it by exactly what it cuts from each column.
     """
 
     name: str = "total"

@@ -34,6 +34,7 @@ from compplan.inputs import (
     exact_sum,
     format_id,
 )
+from compplan.kernels import tree as kt
 from compplan.kernels.bonuses import LedgerBuffer
 from compplan.kernels.money import MoneyParams
 from compplan.money import format_units
@@ -149,6 +150,7 @@ class Context:
         relabel: Int64Array | None = None,
         ranged: bool = False,
         walked: tuple[Int64Array, Int64Array] | None = None,
+        pays_self: bool = False,
     ) -> None:
         """Run a bonus kernel into a new column; with a ledger, count lines first, then fill them.
 
@@ -159,7 +161,8 @@ class Context:
         ``spill`` (indexed by depth; :mod:`compplan.kernels.bonuses`), which is added in part order afterwards,
         and into its own slice of the ledger. So the totals are exact sums and the lines stay in source order
         whatever the number of threads. ``walked`` is the tree a ranged kernel walks, ``(parent, depth)`` by
-        its positions (default: the sponsor tree).
+        its positions (default: the sponsor tree); a kernel that ``pays_self`` (each source is its own payee)
+        gets an empty ``spill``.
 
         A kernel that works in other positions (the placement tree's) gets ``relabel``: its position ``p`` is
         sponsor-tree position ``relabel[p]``; totals and ledger members are mapped back.
@@ -178,15 +181,13 @@ class Context:
             if not ranged:
                 return empty, kernel(totals, buffer, only, emit)
             lo, hi = ranges[part]
-            spill = np.zeros(int(depth[lo]) if lo < n else 0, dtype=np.int64)
+            spill = np.zeros(0 if pays_self or lo >= n else int(depth[lo]), dtype=np.int64)
             return spill, kernel(lo, hi, totals, spill, buffer, only, emit)
 
         def finish(spills: list[np.ndarray]) -> None:
             for (lo, _), spill in zip(ranges, spills, strict=True):
-                a = int(parent[lo]) if lo < n else -1
-                while a >= 0:  # the ancestors of lo, one per depth
-                    totals[a] += spill[depth[a]]
-                    a = int(parent[a])
+                if len(spill):
+                    kt.add_spill(parent, depth, lo, spill, totals)  # type: ignore[no-untyped-call]
 
         counted = threads.run_parts(lambda part: run(part, none, False), range(len(ranges)))
         counts = [lines for _, lines in counted]

@@ -32,7 +32,7 @@ MIN_PART = 100_000
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
-_in_part = threading.local()  # .active: this thread is running a part of run_parts
+_in_part = threading.local()  # .active: this thread is running a part of run_parts or an item of run_ahead
 
 
 def thread_count() -> int:
@@ -85,11 +85,12 @@ def _as_part(fn: Callable[[X], T]) -> Callable[[X], T]:
     """``fn``, marking the thread that runs it as inside a part (a :func:`run_parts` in it runs serially)."""
 
     def part(item: X) -> T:
+        before = getattr(_in_part, "active", False)
         _in_part.active = True
         try:
             return fn(item)
         finally:
-            _in_part.active = False
+            _in_part.active = before
 
     return part
 
@@ -99,10 +100,10 @@ def run_ahead(fn: Callable[[X], T], items: Sequence[X], consume: Callable[[T], o
 
     At most ``2 * width`` items are in flight, the one being consumed included, so ``fn`` may write item
     ``i``'s output into buffer ``i % (2 * width)``: an item is only started once the item that used its buffer
-    before has been consumed. One after the other on the calling thread when ``width`` is 1 or there is one
-    thread.
+    before has been consumed. One after the other on the calling thread when ``width`` is 1, there is one
+    thread, or the call comes from inside a part (as :func:`run_parts`).
     """
-    if width <= 1 or thread_count() < 2:
+    if width <= 1 or thread_count() < 2 or getattr(_in_part, "active", False):  # inside a part: see run_parts
         for item in items:
             consume(fn(item))
         return

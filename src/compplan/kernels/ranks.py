@@ -86,9 +86,15 @@ def paid_as_ranks_range(end, pv, active, params, lo, hi, limit, gv, rank, qv, be
     first. Parts write disjoint entries of ``gv``, ``rank``, ``qv`` and ``best``, so they can run at the same
     time; a member's entries are written once its children's are.
     """
+    legs_at_least = np.zeros(params.min_pv.shape[0] + 1, np.int64)
+    _ranks_of(end, pv, active, params, lo, hi, limit, gv, rank, qv, best, legs_at_least)
+
+
+@jit
+def _ranks_of(end, pv, active, params, lo, hi, limit, gv, rank, qv, best, legs_at_least):  # type: ignore[no-untyped-def]
+    """:func:`paid_as_ranks_range` with its scratch array (all zero, ranks + 1 entries; left all zero)."""
     k_ranks = params.min_pv.shape[0]
     has_leg_rules = params.leg_rank.shape[0] > 0
-    legs_at_least = np.zeros(k_ranks + 1, dtype=np.int64)
     # A member that fails what every rank above the entry rank asks (activity, the smallest min_pv) skips the
     # tests: most members are inactive, and the tests cost a mispredicted branch or two per rank.
     all_need_active = True
@@ -149,10 +155,14 @@ def paid_as_ranks_range(end, pv, active, params, lo, hi, limit, gv, rank, qv, be
 
 @jit
 def paid_as_ranks_waiting(waiting, end, pv, active, params, gv, rank, qv, best):  # type: ignore[no-untyped-def]
-    """:func:`paid_as_ranks_range` for the members at positions ``waiting`` (decreasing), one at a time."""
+    """:func:`paid_as_ranks_range` for the members at positions ``waiting`` (decreasing), one at a time.
+
+    One scratch array for all of them: in a deep tree (a chain) nearly every member of the first part waits.
+    """
+    legs_at_least = np.zeros(params.min_pv.shape[0] + 1, np.int64)
     for i in range(waiting.shape[0]):
         v = waiting[i]
-        paid_as_ranks_range(end, pv, active, params, v, v + 1, end[v], gv, rank, qv, best)
+        _ranks_of(end, pv, active, params, v, v + 1, end[v], gv, rank, qv, best, legs_at_least)
 
 
 @jit

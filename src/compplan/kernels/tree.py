@@ -137,6 +137,26 @@ def scatter_add(index, values, out):  # type: ignore[no-untyped-def]
 
 
 @jit
+def add_spill(parent, depth, lo, spill, totals):  # type: ignore[no-untyped-def]
+    """``totals[a] += spill[depth[a]]`` for the ancestors ``a`` of position ``lo`` (``lo < n``).
+
+    A ranged bonus kernel (``kernels/bonuses.py``) pays the ancestors of its first source into ``spill`` by
+    depth. Only the depths from the shallowest non-zero entry down are walked: a unilevel part spills a few
+    levels above ``lo``, so a deep tree does not cost a walk to the root per part (an empty ``spill``: none).
+    """
+    top = 0
+    while top < spill.shape[0] and spill[top] == 0:
+        top += 1
+    if top == spill.shape[0]:
+        return totals
+    a = parent[lo]
+    while a >= 0 and depth[a] >= top:
+        totals[a] += spill[depth[a]]
+        a = parent[a]
+    return totals
+
+
+@jit
 def add_at(index, value, out):  # type: ignore[no-untyped-def]
     """``out[index[i]] += value`` (``np.bincount`` times ``value`` into the caller's array, so a pooled one)."""
     for i in range(index.shape[0]):
