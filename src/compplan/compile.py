@@ -551,14 +551,7 @@ class MatchingStep(BonusStep):
         return self.matches
 
     def _basis(self, ctx: Context) -> tuple[np.ndarray, MoneyParams]:
-        columns = [ctx.values[b] for b in self.matches]
-        basis = arrays.empty(len(ctx.tree), dtype=np.int64)
-        if len(columns) < 2:
-            basis.fill(0)
-            columns = [basis, *columns]
-        np.add(columns[0], columns[1], out=basis)  # one pass fewer than adding to zeros
-        for column in columns[2:]:
-            basis += column
+        basis = _sum_columns([ctx.values[b] for b in self.matches], arrays.empty(len(ctx.tree), dtype=np.int64))
         return basis, MoneyParams(1, RATE_SCALE, ctx.money.mode)  # the basis is money already
 
     def at_rank(self, ctx: Context, alt_rank: np.ndarray, alt_active: np.ndarray) -> np.ndarray:  # noqa: D102
@@ -1129,19 +1122,26 @@ class Totals(Step):
         total = arrays.empty(len(ctx.tree), dtype=np.int64)
         columns = [ctx.values[c] for c in self.columns]
 
-        def add(r: tuple[int, int]) -> None:  # numpy releases the GIL: parts add on every core
-            part = total[r[0] : r[1]]
-            if len(columns) < 2:
-                part.fill(0)
-                if columns:
-                    part += columns[0][r[0] : r[1]]
-                return
-            np.add(columns[0][r[0] : r[1]], columns[1][r[0] : r[1]], out=part)
-            for column in columns[2:]:
-                np.add(part, column[r[0] : r[1]], out=part)
-
-        threads.run_parts(add, threads.parts(len(total)))
+        threads.run_parts(  # numpy releases the GIL: parts add on every core
+            lambda r: _sum_columns([c[r[0] : r[1]] for c in columns], total[r[0] : r[1]]), threads.parts(len(total))
+        )
         ctx.values["total"] = total
+
+
+def _sum_columns(columns: list[np.ndarray], out: np.ndarray) -> np.ndarray:
+    """``out`` = the element-wise sum of ``columns`` (zeros for none).
+
+    The first two are added into ``out``: one pass fewer than adding every column to zeros.
+    """
+    if len(columns) < 2:
+        out.fill(0)
+        if columns:
+            out += columns[0]
+        return out
+    np.add(columns[0], columns[1], out=out)
+    for column in columns[2:]:
+        out += column
+    return out
 
 
 @dataclass(frozen=True)
