@@ -76,6 +76,19 @@ def test_duplicate_ids_and_unknown_sponsors_reported_together() -> None:
     ]
 
 
+@pytest.mark.parametrize("ids", [[1, 2, 3, 4], [1, 2, 3, 5]], ids=["every id of a range", "ids with a gap"])
+def test_unknown_sponsors_named_with_dense_integer_ids(ids: list[int]) -> None:
+    # Ids 1..n take the table-free path (canonical row = id - 1); a sponsor inside the range is then a member,
+    # one outside is not, and a gap in the ids is found through the table.
+    sponsors = [None, 1, 0, 4 if ids[-1] == 5 else 5]
+    with pytest.raises(InputError) as exc:
+        Genealogy.build(members(ids, sponsors))
+    assert problems(exc) == [
+        "members row 3: member 3: sponsor 0 is not a member",
+        f"members row 4: member {ids[-1]}: sponsor {sponsors[-1]} is not a member",
+    ]
+
+
 def test_cycles_and_self_sponsorship_are_named() -> None:
     with pytest.raises(InputError) as exc:
         Genealogy.build(members([1, 2, 3, 4, 5, 6], [None, 3, 2, 4, 2, 1]))

@@ -73,11 +73,14 @@ def test_dense_and_sorted_ids_build_the_same_tree(data: st.DataObject, n: int) -
             enrolled[rows[i]] = days[i]
         return Genealogy.build(Members.from_columns(ids, sponsors, enrolled))
 
-    dense, spread = build(1), build(10**12 + 3)  # a direct table; argsort + searchsorted (same id order)
-    assert dense.index.table is not None and dense.slots is not None
+    # every id of a range (canonical row = id - base), a direct table with gaps, argsort + searchsorted
+    dense, gaps, spread = build(1), build(3), build(10**12 + 3)
+    assert dense.index.table is not None and dense.slots is not None and len(dense.index.table) == n
+    assert gaps.index.table is not None and len(gaps.index.table) > n
     assert spread.index.table is None and spread.slots is None
     for name in ("order", "position", "parent", "end", "depth", "enrolled", "input_row"):
         assert np.array_equal(getattr(dense, name), getattr(spread, name)), name
+        assert np.array_equal(getattr(gaps, name), getattr(spread, name)), name
     rows_found, found = dense.lookup([base - 1, base + n - 1, base, base + n, 2**62, -(2**63), 2**63 - 1])
     assert found.tolist() == [False, True, True, False, False, False, False]
     assert rows_found[1:3].tolist() == [n - 1, 0]

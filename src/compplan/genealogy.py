@@ -343,13 +343,14 @@ def _cut(parent: Int64Array) -> Int64Array | None:
 def _children_lists(parent: Int64Array) -> tuple[Int64Array, np.ndarray]:
     """The children lists of :func:`~compplan.kernels.tree.child_counts`, built in parts.
 
-    Each part counts and fills the entries of its own children.
+    Each part counts and fills the entries of its own children. Counts and each part's next entries are
+    int32 (``n < 2**31``): half the memory touched at random (10M members: 5-10 % faster than int64).
     """
     n = len(parent)
     ranges = threads.parts(n)
-    counts = arrays.zeros((len(ranges), n + 1))  # counted at random: on huge pages
+    counts = arrays.zeros((len(ranges), n + 1), dtype=np.int32)  # counted at random: on huge pages
     threads.run_parts(lambda k: kt.child_counts(parent, *ranges[k], counts[k]), range(len(ranges)))
-    first, starts = kt.list_starts(counts, arrays.empty(n + 1), arrays.empty((len(ranges), n)))
+    first, starts = kt.list_starts(counts, arrays.empty(n + 1), arrays.empty((len(ranges), n), dtype=np.int32))
     kids = arrays.empty(max(3 * int(first[n]), 1), dtype=np.int32)
     threads.run_parts(lambda k: kt.fill_children(parent, first, starts[k], *ranges[k], kids), range(len(ranges)))
     return first, kids
