@@ -127,6 +127,23 @@ def test_bad_orders_are_all_reported() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [[2**63 - 2, 2**63 - 1], [-(2**63) + 1, 2**63 - 1], ["a", "b\U0001f600"]],
+    ids=["dense up to the largest int64", "sparse integers", "text"],
+)
+def test_extreme_and_text_ids_close_like_small_ones(ids: list[object]) -> None:
+    # The largest int64 id once fell outside the direct table (low + span overflowed); sparse and text ids go
+    # through the hash table. Every kind must close like ids 1 and 2.
+    def run(a: object, b: object) -> list[object]:
+        r = close(PLAN, members([a, b], [None, a]), _orders([(b, D, "50"), (a, D, "80"), (b, D, "70")]), "2026-01")
+        return [r.column(c).tolist() for c in ("pv", "gv", "rank", "uni", "total")]
+
+    assert run(*ids) == run(1, 2)
+    with pytest.raises(InputError, match="order for unknown member"):
+        close(PLAN, members(ids, [None, ids[0]]), _orders([(ids[0], D, "1"), (3, D, "1")]), "2026-01")
+
+
 def test_order_before_enrolment_and_member_enrolled_after_period() -> None:
     m = Members.from_columns([1, 2], [None, 1], [D, dt.date(2026, 1, 20)])
     with pytest.raises(InputError, match="order dated 2026-01-05 is before member 2 enrolled \\(2026-01-20\\)"):

@@ -15,6 +15,7 @@ from compplan.engine import _check_orders, _orders
 from compplan.genealogy import (
     CUT_MAX_DEPTH,
     Genealogy,
+    IdIndex,
     _children_lists,
     _cut,
     _dense_index,
@@ -77,7 +78,7 @@ def test_dense_and_sorted_ids_build_the_same_tree(data: st.DataObject, n: int) -
     dense, gaps, spread = build(1), build(3), build(10**12 + 3)
     assert dense.index.table is not None and dense.slots is not None and len(dense.index.table) == n
     assert gaps.index.table is not None and len(gaps.index.table) > n
-    assert spread.index.table is None and spread.slots is None
+    assert spread.index.table is None and spread.slots is not None and len(spread.slots) == n  # hashed
     for name in ("order", "position", "parent", "end", "depth", "enrolled", "input_row"):
         assert np.array_equal(getattr(dense, name), getattr(spread, name)), name
         assert np.array_equal(getattr(gaps, name), getattr(spread, name)), name
@@ -86,25 +87,39 @@ def test_dense_and_sorted_ids_build_the_same_tree(data: st.DataObject, n: int) -
     assert rows_found[1:3].tolist() == [n - 1, 0]
 
 
+ID_KINDS = {
+    # member i's id; ids that are not members
+    "dense": (lambda i: i + 1, lambda n: [0, n + 1, -(2**63)]),
+    "sparse": (lambda i: i * 10**12 - 7, lambda n: [-6, 10**12, 2**63 - 1]),  # hashed integers
+    "text": (lambda i: f"m{i}" if i % 3 else f"\u00e9{i}\U0001f600", lambda n: ["", "m", f"m{n}", "M1"]),
+}
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.data(), st.integers(1, 30))
-def test_one_pass_order_checks_equal_the_general_checks(data: st.DataObject, n: int) -> None:
+@given(st.data(), st.integers(1, 30), st.sampled_from(sorted(ID_KINDS)))
+def test_one_pass_order_checks_equal_the_general_checks(data: st.DataObject, n: int, kind: str) -> None:
+    # dense integer ids: the slot table; others: a hash lookup, then the same one-pass check
+    member_id, strangers = ID_KINDS[kind]
     rows, parents, days = forest(data, n)
-    ids = [0] * n
+    ids: list[object] = [0] * n
     sponsors: list[object] = [None] * n
     enrolled = [D] * n
     for i in range(n):
-        ids[rows[i]], enrolled[rows[i]] = i + 1, days[i]
-        sponsors[rows[i]] = None if parents[i] is None else parents[i] + 1  # type: ignore[operator]
+        ids[rows[i]], enrolled[rows[i]] = member_id(i), days[i]
+        sponsors[rows[i]] = None if parents[i] is None else member_id(parents[i])
     tree = Genealogy.build(Members.from_columns(ids, sponsors, enrolled))
+    assert tree.slots is not None
+    assert (tree.index.table is not None) == (kind == "dense") or (kind == "sparse" and n == 1)  # one id: dense
     lines = data.draw(st.integers(0, 30))
-    member = st.one_of(st.integers(1, n), st.integers(1, n), st.integers(1, n), st.sampled_from([0, n + 1, -(2**63)]))
+    known = st.integers(0, n - 1).map(member_id)
+    member = st.one_of(known, known, known, st.sampled_from(strangers(n)))
     day = st.dates(D - dt.timedelta(days=400), dt.date(2026, 2, 3))
     volume = st.one_of(
         st.integers(-(10**6), 10**6), st.sampled_from([MAX_LINE_UNITS, MAX_LINE_UNITS + 1, -(2**63), 2**63 - 1])
     )
+    id_type = np.str_ if kind == "text" else np.int64
     orders = Orders(
-        np.array(data.draw(st.lists(member, min_size=lines, max_size=lines)), dtype=np.int64),
+        np.array(data.draw(st.lists(member, min_size=lines, max_size=lines)), dtype=id_type),
         np.array(data.draw(st.lists(day, min_size=lines, max_size=lines)), dtype="datetime64[D]"),
         np.array(data.draw(st.lists(volume, min_size=lines, max_size=lines)), dtype=np.int64),
         np.array(data.draw(st.lists(volume, min_size=lines, max_size=lines)), dtype=np.int64),
@@ -259,6 +274,39 @@ def test_dense_index_in_parts_equals_a_sort(values: list[int]) -> None:
         rows = np.full(span, -1, dtype=np.int32)
         rows[ids[want] - low] = np.arange(n)
         assert np.array_equal(table, rows)
+
+
+SPARSE_INTS = st.one_of(
+    st.integers(-(2**63) + 1, 2**63 - 1), st.integers(-3, 3).map(lambda k: k * 10**15), st.integers(-20, 20)
+)
+TEXTS = st.text(alphabet=st.sampled_from(["a", "b", "0", "\u00e9", "\u0100", "\U0001f600", " "]), max_size=19)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.lists(SPARSE_INTS, max_size=40), st.lists(TEXTS, max_size=40)), st.lists(st.integers(0, 10)))
+def test_hashed_ids_sort_and_find_like_a_stable_sort(values: list[object], picks: list[int]) -> None:
+    # Sparse integers and text go through packed words and the hash table; the answers must be those of a
+    # stable sort and a search, duplicates and ids of other widths or code points included.
+    if not values:
+        return
+    ids = np.array(values, dtype=np.str_ if isinstance(values[0], str) else np.int64)
+    index = IdIndex(ids)
+    want = np.argsort(ids, kind="stable")
+    assert np.array_equal(index.perm, want) and np.array_equal(index.ids, ids[want])
+    ordered = ids[want]
+    assert index.repeats().tolist() == [c for c in range(1, len(ids)) if ordered[c] == ordered[c - 1]]
+    if ids.dtype.kind == "U":
+        extra: list[object] = ["", "\U0001f600" * 30, "a" * 25, "zz"]
+    else:
+        extra = [0, 2**63 - 1, -(2**63) + 1, 10**15 + 1]
+    probes = [values[p % len(values)] for p in picks] + extra
+    rows, found = index.lookup(probes)
+    for probe, row, ok in zip(probes, rows.tolist(), found.tolist(), strict=True):
+        first = [c for c in range(len(ordered)) if ordered[c] == probe]
+        assert ok == bool(first) and (not ok or row == first[0]), probe
+    if index.table is None:
+        expect = np.where(found, rows, -1)
+        assert np.array_equal(index.rows(probes), expect)
 
 
 @settings(max_examples=40, deadline=None)

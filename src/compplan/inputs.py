@@ -72,7 +72,10 @@ def ids_like(values: Iterable[Any], like: IdArray) -> tuple[IdArray, BoolArray]:
         ints = [canonical_int(v if isinstance(v, str) else str(v)) for v in values]
         ok = np.array([i is not None for i in ints], dtype=bool)
         return np.array([i if i is not None else 0 for i in ints], dtype=np.int64), ok
-    texts = values.astype(str) if isinstance(values, np.ndarray) else np.array([str(v) for v in values], dtype=np.str_)
+    if isinstance(values, np.ndarray):
+        texts = values.astype(np.str_, copy=False)  # text already: no copy
+    else:
+        texts = np.array([str(v) for v in values], dtype=np.str_)
     return texts, np.ones(len(texts), dtype=bool)
 
 

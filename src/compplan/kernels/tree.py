@@ -448,7 +448,7 @@ def dense_parents_range(ids, sponsor_ids, is_root, enrolled, low, table, lo, hi,
     is ``id - low``: no table reads, the two random reads per member that dominate this pass at millions.
     """
     span = table.shape[0]
-    high = low + span - 1
+    high = low + (span - 1)  # the largest id; low + span can overflow (an id of 2**63 - 1)
     identity = span == parent.shape[0]
     unknown = 0
     for i in range(lo, hi):
@@ -476,7 +476,7 @@ def dense_lookup(keys, low, table):  # type: ignore[no-untyped-def]
     span = table.shape[0]
     rows = np.zeros(n, dtype=np.int64)
     found = np.zeros(n, dtype=np.bool_)
-    high = low + span - 1
+    high = low + (span - 1)  # the largest id; low + span can overflow (an id of 2**63 - 1)
     for i in range(n):
         k = keys[i]
         if low <= k <= high:

@@ -1,0 +1,128 @@
+"""Ids that are not dense integers: packed into 64-bit words, found through an open-addressing hash table.
+
+``genealogy.IdIndex`` uses these for sparse integer ids (one word each: the id) and for text ids (code points
+packed big-endian, :func:`pack_text`), so that looking up a sponsor or an order line's member costs one or two
+memory accesses instead of a binary search (~300 ns for integers, several microseconds for text at a million
+members).
+
+The table holds row numbers only (``int32``, ``-1`` for an empty slot) and compares a probe with the row's
+words, so it costs 4 bytes a slot: a power of two of at least 1.5 slots per row (linear probing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compplan.kernels._jit import jit
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: Fibonacci hashing
+_SHIFT = np.uint64(29)
+
+
+def table_bits(n: int) -> int:
+    """log2 of the table size for ``n`` rows: at least ``1.5 n`` slots, at least 16."""
+    bits = 4
+    while (1 << bits) < n + n // 2 + 1:
+        bits += 1
+    return bits
+
+
+@jit
+def pack_text(units, unit_bits, lo, hi, out, fits):  # type: ignore[no-untyped-def]
+    """Pack code points ``units`` (``uint32[n, w]``, zero-padded) into words ``out`` (``uint64[n, k]``).
+
+    ``unit_bits`` is 8, 16 or 32.
+    Each word holds ``64 // unit_bits`` code points, the first one in the highest bits, so comparing the words
+    of two rows in order, as unsigned integers, compares the texts as sequences of code points (zero padding
+    sorts first, like a shorter text). Rows ``[lo, hi)``; ``fits`` says which rows fit: a code point of
+    ``2**unit_bits`` or more makes the row's words meaningless (an id that no table packed with ``unit_bits``
+    can hold).
+    """
+    w = units.shape[1]
+    k = out.shape[1]
+    per = 64 // unit_bits
+    shift = np.uint64(unit_bits)
+    limit = np.uint64(1) << shift
+    for i in range(lo, hi):
+        ok = True
+        for j in range(k):
+            word = np.uint64(0)
+            for t in range(per):
+                u = j * per + t
+                v = np.uint64(units[i, u]) if u < w else np.uint64(0)
+                if v >= limit:
+                    ok = False
+                word = (word << shift) | v
+            out[i, j] = word
+        fits[i] = ok
+
+
+@jit
+def _hash(words, i):  # type: ignore[no-untyped-def]
+    """Hash of row ``i``'s words up to its last non-zero word (so zero padding to any width hashes alike)."""
+    last = words.shape[1]
+    while last > 0 and words[i, last - 1] == 0:
+        last -= 1
+    h = np.uint64(0)
+    for j in range(last):
+        h = (h ^ np.uint64(words[i, j])) * _GOLDEN
+        h ^= h >> _SHIFT
+    return h * _GOLDEN
+
+
+@jit
+def _same(a, i, b, j):  # type: ignore[no-untyped-def]
+    """Row ``i`` of ``a`` equals row ``j`` of ``b``, the shorter one padded with zero words."""
+    ka, kb = a.shape[1], b.shape[1]
+    for t in range(max(ka, kb)):
+        x = a[i, t] if t < ka else 0
+        y = b[j, t] if t < kb else 0
+        if x != y:
+            return False
+    return True
+
+
+@jit
+def build_table(words, bits):  # type: ignore[no-untyped-def]
+    """The hash table of the rows of ``words`` (``[n, k]``, 64-bit): ``int32[2**bits]``, ``-1`` where empty.
+
+    A row equal to an earlier one is not entered (lookups find the first).
+    """
+    size = 1 << bits
+    mask = size - 1
+    shift = np.uint64(64 - bits)
+    table = np.full(size, -1, dtype=np.int32)
+    for r in range(words.shape[0]):
+        s = np.int64(_hash(words, r) >> shift)
+        while True:
+            q = table[s]
+            if q < 0:
+                table[s] = r
+                break
+            if _same(words, q, words, r):
+                break
+            s = (s + 1) & mask
+    return table
+
+
+@jit
+def lookup_range(table, words, probes, lo, hi, missing, rows, found):  # type: ignore[no-untyped-def]
+    """For probes ``[lo, hi)``: the row of ``words`` equal to each (``rows``, ``missing`` if none) and ``found``."""
+    mask = table.shape[0] - 1
+    bits = 0
+    while (1 << bits) < table.shape[0]:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    for i in range(lo, hi):
+        s = np.int64(_hash(probes, i) >> shift)
+        rows[i] = missing
+        found[i] = False
+        while True:
+            q = table[s]
+            if q < 0:
+                break
+            if _same(words, q, probes, i):
+                rows[i] = q
+                found[i] = True
+                break
+            s = (s + 1) & mask
