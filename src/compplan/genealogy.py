@@ -109,23 +109,22 @@ class Genealogy:
                 lambda r: f"duplicate member id {format_id(members.ids[r])}",
                 members.where,
             )
-            sponsor_rows = np.nonzero(~members.is_root)[0]
-            found, ok = index.lookup(np.take(members.sponsor_ids, sponsor_rows))
+            # sponsors looked up in canonical order: the parents come out in place (a root's entry is ignored)
+            roots_c = np.take(members.is_root, perm)
+            parent, ok = index.lookup(np.take(members.sponsor_ids, perm))
             add_rows(
                 problems,
                 "unknown_sponsor",
-                sponsor_rows[~ok],
+                np.sort(perm[~(ok | roots_c)]),
                 lambda r: (
                     f"member {format_id(members.ids[r])}: sponsor {format_id(members.sponsor_ids[r])} is not a member"
                 ),
                 members.where,
             )
             problems.raise_if_any(InputError, title=f"{members.source}: invalid members")
-            parent_by_input = arrays.full(n, -1, dtype=np.int64)
-            parent_by_input[sponsor_rows] = found
-            parent = parent_by_input[perm]  # canonical row -> canonical row of the sponsor
-            del parent_by_input, sponsor_rows, found
-            enrolled_c = enrolled_in[perm]
+            parent[roots_c] = -1  # canonical row -> canonical row of the sponsor
+            del roots_c, ok
+            enrolled_c = np.take(enrolled_in, perm)
         del enrolled_in
         order, position, parent_pos, end, depth, enrolled, visited = _relabel(parent, enrolled_c)
         if visited < n:
@@ -217,7 +216,7 @@ class IdIndex:
         self.perm = _sort_rows(words, text=ids.dtype.kind == "U")
         self.ids = np.take(ids, self.perm)  # np.take: 4x faster than fancy indexing on rows of words
         self.words = np.take(words, self.perm, axis=0)
-        self.hash = idhash.build_table(self.words, idhash.table_bits(n))
+        self.hash = _hash_table(self.words)
 
     def repeats(self) -> Int64Array:
         """Canonical rows whose id equals the previous row's (duplicate ids; none with the direct table)."""
@@ -253,10 +252,24 @@ class IdIndex:
         m = len(keys)
         rows, found = arrays.empty(m, dtype=np.int64), arrays.empty(m, dtype=np.bool_)
         threads.run_parts(
-            lambda r: idhash.lookup_range(self.hash, self.words, probes, *r, missing, rows, found),
+            lambda r: idhash.lookup_range(self.hash, HASH_PART_BITS, self.words, probes, *r, missing, rows, found),
             threads.parts(m),
         )
         return rows, found & ok & fits
+
+
+#: The hash table of :class:`IdIndex` is ``2**HASH_PART_BITS`` sub-tables, filled at the same time.
+HASH_PART_BITS = 1
+
+
+def _hash_table(words: Int64Array) -> Int64Array:
+    """The table of :func:`~compplan.kernels.idhash.build_part` for the rows of ``words``, sub-tables in parts."""
+    bits = idhash.table_bits(len(words))
+    table = arrays.full((1 << bits, 2), -1, dtype=np.int64)
+    worth = len(words) >= threads.MIN_PART
+    parts = range(1 << HASH_PART_BITS)
+    threads.run_parts(lambda k: idhash.build_part(words, bits, k, HASH_PART_BITS, table), parts, worth)
+    return table
 
 
 def _id_words(ids: IdArray, unit_bits: int | None) -> tuple[Int64Array, int, BoolArray]:
@@ -290,6 +303,8 @@ def _sort_rows(words: Int64Array, text: bool) -> Int64Array:
     reported in input order) does a stable sort decide between them.
     """
     keys = words.view(np.uint64) if text else words
+    if keys.shape[1] == 1:
+        return _sort_column(keys[:, 0])
     rank, perm, distinct = _ranks(keys[:, 0])
     for j in range(1, keys.shape[1]):
         below, _, _ = _ranks(keys[:, j])
@@ -299,13 +314,46 @@ def _sort_rows(words: Int64Array, text: bool) -> Int64Array:
     return perm.astype(np.int64, copy=False)
 
 
+def _sort_column(column: np.ndarray) -> Int64Array:
+    """The stable order of one column of int64 or uint64 values (see :func:`_sorted_rows`)."""
+    perm, ordered = _sorted_rows(column)
+    if ordered is None and len(perm) > 1 and bool((np.take(column, perm[1:]) == np.take(column, perm[:-1])).any()):
+        perm = np.argsort(column, kind="stable")  # equal values: in row order
+    return perm.astype(np.int64, copy=False)
+
+
+def _sorted_rows(column: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows of ``column`` in value order, and the values minus the smallest in that order (when packed).
+
+    When the values' range and the row numbers fit in 64 bits together (integer ids of up to ~12 digits, or
+    words of text ids that differ in their last few characters, at 10M members), ``(value - min) << row_bits |
+    row`` is sorted as values (numpy's vectorised sort, about 6x faster than an argsort at 10M) and the rows
+    are read off the low bits: stable. Otherwise an argsort (not stable) and ``None``.
+    """
+    n = len(column)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    row_bits = max(1, (n - 1).bit_length())
+    low, high = int(column.min()), int(column.max())
+    if (high - low).bit_length() + row_bits > 64:
+        return np.argsort(column), None
+    packed = np.subtract(column, column.dtype.type(low), dtype=np.uint64, casting="unsafe")
+    packed <<= np.uint64(row_bits)
+    packed |= np.arange(n, dtype=np.uint64)
+    packed.sort()
+    rows = (packed & np.uint64((1 << row_bits) - 1)).view(np.int64)
+    packed >>= np.uint64(row_bits)
+    return rows, packed
+
+
 def _ranks(column: np.ndarray) -> tuple[Int64Array, np.ndarray, int]:
     """Each value's rank among the distinct values of ``column``, the sorting permutation, how many distinct."""
     n = len(column)
-    perm = np.argsort(column)
+    perm, ordered = _sorted_rows(column)
     if n == 0:
         return np.zeros(0, dtype=np.int64), perm, 0
-    ordered = np.take(column, perm)
+    if ordered is None:
+        ordered = np.take(column, perm)
     step = np.empty(n, dtype=np.int64)
     step[0] = 0
     np.not_equal(ordered[1:], ordered[:-1], out=step[1:], casting="unsafe")

@@ -5,8 +5,10 @@ packed big-endian, :func:`pack_text`), so that looking up a sponsor or an order 
 memory accesses instead of a binary search (~300 ns for integers, several microseconds for text at a million
 members).
 
-The table holds row numbers only (``int32``, ``-1`` for an empty slot) and compares a probe with the row's
-words, so it costs 4 bytes a slot: a power of two of at least 1.5 slots per row (linear probing).
+A slot holds the row's first word and the row number (``-1`` for an empty slot), side by side: 16 bytes a
+slot, a power of two of at least 1.5 slots per row (linear probing), in sub-tables filled on every core. The
+arrays come from the caller (numpy-allocated: on huge pages, which numba's own allocations never get; a
+random access on 4 KB pages costs a TLB miss and a page walk).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ _SHIFT = np.uint64(29)
 
 
 def table_bits(n: int) -> int:
-    """log2 of the table size for ``n`` rows: at least ``1.5 n`` slots, at least 16."""
-    bits = 4
+    """log2 of the table size for ``n`` rows: at least ``1.5 n`` slots, at least 32."""
+    bits = 5
     while (1 << bits) < n + n // 2 + 1:
         bits += 1
     return bits
@@ -83,46 +85,63 @@ def _same(a, i, b, j):  # type: ignore[no-untyped-def]
 
 
 @jit
-def build_table(words, bits):  # type: ignore[no-untyped-def]
-    """The hash table of the rows of ``words`` (``[n, k]``, 64-bit): ``int32[2**bits]``, ``-1`` where empty.
-
-    A row equal to an earlier one is not entered (lookups find the first).
-    """
-    size = 1 << bits
-    mask = size - 1
-    shift = np.uint64(64 - bits)
-    table = np.full(size, -1, dtype=np.int32)
-    for r in range(words.shape[0]):
-        s = np.int64(_hash(words, r) >> shift)
-        while True:
-            q = table[s]
-            if q < 0:
-                table[s] = r
-                break
-            if _same(words, q, words, r):
-                break
-            s = (s + 1) & mask
-    return table
+def _next(s, sub_bits):  # type: ignore[no-untyped-def]
+    """The slot after ``s`` in its sub-table (linear probing wraps around inside it)."""
+    base = (s >> sub_bits) << sub_bits
+    return base | ((s + 1) & ((1 << sub_bits) - 1))
 
 
 @jit
-def lookup_range(table, words, probes, lo, hi, missing, rows, found):  # type: ignore[no-untyped-def]
-    """For probes ``[lo, hi)``: the row of ``words`` equal to each (``rows``, ``missing`` if none) and ``found``."""
-    mask = table.shape[0] - 1
+def build_part(words, bits, part, part_bits, table):  # type: ignore[no-untyped-def]
+    """Enter the rows of ``words`` (``[n, k]``, 64-bit) whose slot falls in sub-table ``part``.
+
+    ``table`` (``int64[2**bits, 2]``, second column ``-1`` everywhere before) gets, per slot, the row's first
+    word and the row (``-1``: empty): a probe reads one cache line, and most probes that miss, and every probe
+    of a one-word id, are decided without reading ``words``. The slots are ``2**part_bits`` sub-tables (the top
+    bits of a slot), each probed on its own, so that each can be filled by its own thread. A row equal to an
+    earlier one is not entered (lookups find the first); the table is the same for any number of threads.
+    """
+    sub_bits = bits - part_bits
+    shift = np.uint64(64 - bits)
+    for r in range(words.shape[0]):
+        s = np.int64(_hash(words, r) >> shift)
+        if (s >> sub_bits) != part:
+            continue
+        head = words[r, 0]
+        while True:
+            q = table[s, 1]
+            if q < 0:
+                table[s, 0] = head
+                table[s, 1] = r
+                break
+            if table[s, 0] == head and _same(words, q, words, r):
+                break
+            s = _next(s, sub_bits)
+
+
+@jit
+def lookup_range(table, part_bits, words, probes, lo, hi, missing, found_rows, found):  # type: ignore[no-untyped-def]
+    """For probes ``[lo, hi)``: the row of ``words`` equal to each (``found_rows``, ``missing`` if none), ``found``.
+
+    ``table`` and ``part_bits`` as :func:`build_part` filled them.
+    """
     bits = 0
     while (1 << bits) < table.shape[0]:
         bits += 1
+    sub_bits = bits - part_bits
     shift = np.uint64(64 - bits)
+    single = words.shape[1] == 1 and probes.shape[1] == 1
     for i in range(lo, hi):
         s = np.int64(_hash(probes, i) >> shift)
-        rows[i] = missing
+        head = probes[i, 0]
+        found_rows[i] = missing
         found[i] = False
         while True:
-            q = table[s]
+            q = table[s, 1]
             if q < 0:
                 break
-            if _same(words, q, probes, i):
-                rows[i] = q
+            if table[s, 0] == head and (single or _same(words, q, probes, i)):
+                found_rows[i] = q
                 found[i] = True
                 break
-            s = (s + 1) & mask
+            s = _next(s, sub_bits)
