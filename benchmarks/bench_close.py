@@ -44,13 +44,13 @@ def write_csv_inputs(
         folder / "members.csv",
         ["id", "sponsor_id", "enrolled_on"],
         [
-            Column.integer(m.ids[child]),
-            Column.integer(m.sponsor_ids[child]),
+            Column.ids(m.ids[child]),  # text ids (generate(ids="text")) through a label table
+            Column.ids(m.sponsor_ids[child]),
             Column.label(which[child], [str(d) for d in days_m]),
         ],
     )
     with (folder / "members.csv").open("a") as f:
-        f.writelines(f"{int(m.ids[r])},,{m.enrolled_on[r]}\n" for r in np.flatnonzero(m.is_root))
+        f.writelines(f"{m.ids[r]},,{m.enrolled_on[r]}\n" for r in np.flatnonzero(m.is_root))
     days = o.dates.astype(np.int64)
     first = int(days.min()) if len(days) else 0
     labels = [str(np.datetime64(first + k, "D")) for k in range(int(days.max()) - first + 1)] if len(days) else []
@@ -58,7 +58,7 @@ def write_csv_inputs(
         folder / "orders.csv",
         ["member_id", "date", "pv", "cv"],
         [
-            Column.integer(o.member_ids),
+            Column.ids(o.member_ids),
             Column.label(days - first, labels),
             Column.decimal(o.pv, 2),
             Column.decimal(o.cv, 2),

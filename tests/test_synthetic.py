@@ -144,3 +144,30 @@ def test_a_single_member(shape: str) -> None:
 def test_bad_arguments(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         generate(**kwargs)  # type: ignore[arg-type]
+
+
+def test_id_kinds_give_the_same_network_under_other_ids() -> None:
+    # Sparse and text ids are a renaming of the dense ones: same tree, same orders, same close per member.
+    plan = load_plan(Path(__file__).resolve().parents[1] / "plans" / "hybrid_leadership.yaml")
+    dense_m, dense_o = generate(3000, seed=5)
+    results = {}
+    for kind in ("dense", "sparse", "text"):
+        m, o = generate(3000, seed=5, ids=kind)
+        assert len(np.unique(m.ids)) == 3000 and (m.ids.dtype.kind == "U") == (kind == "text")
+        rename = dict(zip(dense_m.ids.tolist(), m.ids.tolist(), strict=True))
+        assert [rename[i] for i in dense_m.sponsor_ids.tolist()] == m.sponsor_ids.tolist()
+        assert [rename[i] for i in dense_o.member_ids.tolist()] == o.member_ids.tolist()
+        r = close(plan, m, o, "2026-10")
+        row = {v: c for c, v in enumerate(r.tree.ids.tolist())}
+        where = [row[rename[i]] for i in range(1, 3001)]
+        results[kind] = {c: r.column(c)[where].tolist() for c in ("pv", "gv", "qv", "rank", "total")}
+    dense = results["dense"]
+    assert sum(dense["total"]) > 0
+    for kind in ("sparse", "text"):
+        got = results[kind]
+        assert all(got[c] == dense[c] for c in ("pv", "gv", "qv", "rank"))
+        # the pool's leftover cents go to the earliest members in id order: other ids, other members
+        assert sum(got["total"]) == sum(dense["total"])
+        assert max(abs(a - b) for a, b in zip(got["total"], dense["total"], strict=True)) <= 1
+    with pytest.raises(ValueError, match="unknown ids"):
+        generate(10, ids="uuid")  # type: ignore[arg-type]

@@ -28,18 +28,22 @@ canonical (id) order is unrelated to the tree; order lines are sorted by date, l
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from compplan.inputs import Members, Orders, Period
 
-__all__ = ["SHAPES", "Shape", "generate"]
+__all__ = ["ID_KINDS", "SHAPES", "IdKind", "Shape", "generate"]
 
 Shape = Literal["realistic", "uniform", "chain", "star"]
 #: The shapes :func:`generate` knows.
 SHAPES: tuple[Shape, ...] = get_args(Shape)
+
+IdKind = Literal["dense", "sparse", "text"]
+#: The kinds of member ids :func:`generate` can give.
+ID_KINDS: tuple[IdKind, ...] = get_args(IdKind)
 
 _I64 = npt.NDArray[np.int64]
 _F64 = npt.NDArray[np.float64]
@@ -213,6 +217,7 @@ def generate(
     seed: int = 0,
     orders_per_member: float = 3.0,
     return_rate: float = 0.01,
+    ids: IdKind = "dense",
 ) -> tuple[Members, Orders]:
     """Generate a synthetic network and its orders for one period.
 
@@ -234,12 +239,16 @@ def generate(
         lines than buyers, a random subset of the buyers orders one line each.
     return_rate : float
         Approximate share of order lines that are returns (negative lines), in ``[0, 0.5]``.
+    ids : {"dense", "sparse", "text"}
+        ``dense``: a random permutation of ``1..n`` (auto-increment ids). ``sparse``: distinct random 12-digit
+        member numbers. ``text``: those numbers behind a country code (``"US-424242424242"``, five countries).
+        The tree, volumes and random draws are the same for every kind; only the id values differ.
 
     Returns
     -------
     members : Members
-        ``int64`` ids (a random permutation of ``1..n``), rows in enrolment order; a root's ``sponsor_ids`` entry
-        is its own id (ignored).
+        Ids as ``ids`` says (``int64``, or text), rows in enrolment order; a root's ``sponsor_ids`` entry is its
+        own id (ignored).
     orders : Orders
         Order lines sorted by date, volumes in hundredths of a point (``decimals=2``).
 
@@ -262,6 +271,8 @@ def generate(
         raise ValueError(f"orders_per_member must be non-negative, got {orders_per_member}")
     if not 0.0 <= return_rate <= 0.5:
         raise ValueError(f"return_rate must be in [0, 0.5], got {return_rate}")
+    if ids not in ID_KINDS:
+        raise ValueError(f"unknown ids {ids!r}; expected one of {', '.join(ID_KINDS)}")
     per = Period.parse(period) if isinstance(period, str) else period
     start, end = _day(per.start), _day(per.end)
     rng = np.random.default_rng(seed)
@@ -272,11 +283,11 @@ def generate(
     is_root = sponsor < 0
     enrolled[is_root] = enrolled[0]  # roots (the first rows) open the company
     children = np.bincount(sponsor[~is_root], minlength=n).astype(np.int64)
-    ids = rng.permutation(n).astype(np.int64) + 1
-    sponsor_ids = ids[np.where(is_root, np.arange(n, dtype=np.int64), sponsor)]
+    id_of = _ids(rng.permutation(n).astype(np.int64) + 1, ids, seed)
+    sponsor_ids = id_of[np.where(is_root, np.arange(n, dtype=np.int64), sponsor)]
     del sponsor
     members = Members(
-        ids=ids,
+        ids=id_of,
         sponsor_ids=sponsor_ids,
         is_root=is_root,
         enrolled_on=enrolled.astype("datetime64[D]"),
@@ -284,7 +295,7 @@ def generate(
     )
     member, dates, pv, cv = _orders(enrolled, children, start, end, orders_per_member, return_rate, rng)
     orders = Orders(
-        member_ids=ids[member],
+        member_ids=id_of[member],
         dates=dates.astype("datetime64[D]"),
         pv=pv,
         cv=cv,
@@ -292,3 +303,20 @@ def generate(
         source="synthetic orders",
     )
     return members, orders
+
+
+def _ids(dense: npt.NDArray[np.int64], kind: IdKind, seed: int) -> npt.NDArray[Any]:
+    """Member ids of ``kind`` for the dense ids ``1..n`` (see :func:`generate`), from their own random stream."""
+    if kind == "dense":
+        return dense
+    n = len(dense)
+    rng = np.random.default_rng([seed, 1])  # the network's own draws stay those of the dense ids
+    numbers = np.unique(rng.integers(10**11, 10**12, n + n // 8 + 16))
+    while len(numbers) < n:  # a few collisions at most: draw again
+        numbers = np.unique(np.concatenate([numbers, rng.integers(10**11, 10**12, n)]))
+    numbers = rng.permutation(numbers)[:n]
+    picked = numbers[dense - 1]
+    if kind == "sparse":
+        return picked
+    countries = np.array(["US-", "DE-", "MX-", "JP-", "BR-"])
+    return np.char.add(countries[rng.integers(0, len(countries), n)], picked.astype("<U12"))  # 12 digits
