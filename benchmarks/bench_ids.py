@@ -8,7 +8,8 @@ Usage::
 ``1..n``, the direct id table), ``sparse`` (12-digit member numbers) and ``text`` (``"US-424242424242"``; both
 through the hash table of ``compplan.kernels.idhash``). For each kind and size, in a fresh process each: the
 warm close of ``plans/hybrid_leadership.yaml`` on in-memory arrays (best of ``--repeats`` after one warm-up,
-the relabel and input checks apart) and, with ``--cli``, ``compplan close`` from CSV (wall time, peak RSS).
+the relabel and input checks apart) and, with ``--cli``, ``compplan close`` from CSV (wall time, peak RSS;
+started from this script's own small process, since Linux keeps a child's peak RSS from before its exec).
 Every member's PV, GV and rank are checked equal across the kinds (totals may differ by a cent where the
 pool's leftover cents go to the earliest members in id order). Prints a markdown table and writes
 ``benchmarks/results/ids.json``.
@@ -38,7 +39,7 @@ KINDS = ("dense", "sparse", "text")
 
 
 def worker(n: int, kind: str, seed: int, repeats: int, cli: bool, folder: Path) -> dict[str, Any]:
-    """One kind and size: warm close in this process, then (``cli``) the CLI from CSV in a child."""
+    """One kind and size: warm close in this process, then (``cli``) the inputs written as CSV into ``folder``."""
     from compplan import close, load_plan
     from compplan.synthetic import generate
 
@@ -71,7 +72,6 @@ def worker(n: int, kind: str, seed: int, repeats: int, cli: bool, folder: Path) 
     if cli:
         r = None
         bc.write_csv_inputs(n, folder, seed, data=(members, orders))
-        out["cli"] = bc.cli_run(PLAN, folder, None)
     return out
 
 
@@ -87,22 +87,24 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--cli", action="store_true", help="also run compplan close from CSV")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ids.json")
-    p.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        n, kind = int(args.worker[0]), args.worker[1]
-        with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(worker(n, kind, args.seed, args.repeats, args.cli, Path(tmp))))
+        n, kind, folder = int(args.worker[0]), args.worker[1], Path(args.worker[2])
+        print(json.dumps(worker(n, kind, args.seed, args.repeats, args.cli, folder)))
         return
     rows = []
     for n in args.sizes:
         sums: dict[str, Any] = {}
         for kind in args.kinds:
-            cmd = [sys.executable, __file__, "--worker", str(n), kind, "--seed", str(args.seed)]
-            cmd += ["--repeats", str(args.repeats)] + (["--cli"] if args.cli else [])
-            start = time.perf_counter()
-            row = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
-            row["process_s"] = time.perf_counter() - start
+            with tempfile.TemporaryDirectory() as tmp:
+                cmd = [sys.executable, __file__, "--worker", str(n), kind, tmp, "--seed", str(args.seed)]
+                cmd += ["--repeats", str(args.repeats)] + (["--cli"] if args.cli else [])
+                start = time.perf_counter()
+                row = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+                row["process_s"] = time.perf_counter() - start
+                if args.cli:  # from this small process: a child's peak RSS counts what it shared at the fork
+                    row["cli"] = bc.cli_run(PLAN, Path(tmp), None)
             if sums and row["checksum"] != sums:
                 sys.exit(f"{kind} ids at {n}: PV, GV or rank differ from the {args.kinds[0]} ids")
             sums = row.pop("checksum")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import itertools
 
@@ -207,6 +208,32 @@ def test_csv_blocks_of_any_size_read_the_same(
     summarised = any("more" in str(x) for x in [*whole, *small])  # type: ignore[misc]
     if not summarised:  # up to 20 problems of a kind are listed one by one, whatever the blocks
         assert whole == small
+
+
+TEXT_ID = st.text(
+    alphabet=st.sampled_from(["a", "Z", "7", "-", " ", "\t", "\x1c", "\u00e9", "\u2003", "\U0001f600"]), max_size=12
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(TEXT_ID, min_size=1, max_size=30), st.booleans())
+def test_text_ids_read_and_written_like_the_csv_module(
+    tmp_path_factory: pytest.TempPathFactory, ids: list[str], crlf: bool
+) -> None:
+    # Text fields of the fast CSV reader (field bounds and bytes by kernels, one cast) against the csv module
+    # and str.strip(); then the writer's encoded label table (text ids by whole arrays) read back.
+    from compplan.io import csvio
+
+    ids = [f"x{i}{t}" for i, t in enumerate(ids)]  # distinct, never blank
+    end = "\r\n" if crlf else "\n"
+    text = "id,sponsor_id,enrolled_on" + end + end.join(f"{t},,2026-01-01" for t in ids) + end
+    folder = tmp_path_factory.mktemp("text")
+    (folder / "m.csv").write_bytes(text.encode())
+    got = csvio.read_members(folder / "m.csv").ids.tolist()
+    assert got == [t.strip() for t in ids]
+    csvio.write_csv(folder / "out.csv", ["id"], [csvio.Column.ids(np.array(got), np.arange(len(got))[::-1].copy())])
+    with (folder / "out.csv").open(newline="", encoding="utf-8") as f:
+        assert [row[0] for row in list(csv.reader(f))[1:]] == got[::-1]
 
 
 def _random_forest(data: st.DataObject, n: int) -> np.ndarray:

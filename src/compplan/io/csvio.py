@@ -345,7 +345,7 @@ class _Reader:
             if kind in (TEXT, TEXT_OR_EMPTY) or (
                 kind in (ID, ID_OR_EMPTY) and flagged[col] and (err == cs.ERR_TEXT).any()
             ):
-                words = _text_fields(chunk, starts[:rows], ends[:rows], col, width)
+                words = _text_fields(chunk, starts[:rows], ends[:rows], col)
                 texts[col].append((row0, row0 + rows, words if rows else None))
                 bad = np.nonzero(err == cs.ERR_EMPTY)[0] if kind not in MAY_BE_EMPTY else np.zeros(0, dtype=np.int64)
             else:
@@ -513,8 +513,6 @@ class _CommentSkipper:
 
 #: Longest text field cut out of a block with numpy; longer ones take the per-row path.
 _TEXT_WIDTH = 256
-#: The ASCII characters ``str.strip()`` removes.
-_ASCII_SPACE = np.array([9, 10, 11, 12, 13, 28, 29, 30, 31, 32], dtype=np.uint8)
 
 
 def _line_pieces(data: bytes | bytearray, n: int, count: int) -> list[tuple[int, int]]:
@@ -534,34 +532,28 @@ def _line_pieces(data: bytes | bytearray, n: int, count: int) -> list[tuple[int,
     return list(itertools.pairwise(bounds))
 
 
-def _text_fields(chunk: memoryview, starts: Int64Array, ends: Int64Array, col: int, width: int) -> np.ndarray:
-    """Field ``col`` of every row (rows of exactly ``width`` unquoted fields) as stripped text, vectorised."""
+def _text_fields(chunk: memoryview, starts: Int64Array, ends: Int64Array, col: int) -> np.ndarray:
+    """Field ``col`` of every row (rows of the header's width, unquoted fields) as stripped text.
+
+    Field bounds and the bytes into one matrix by numba kernels (``kernels/csvscan.py``), then one numpy cast
+    to text (the vectorised version with 2-D index arrays took 1.7 s for a million members and 3M orders).
+    """
     if not len(starts):
         return np.zeros(0, dtype="<U1")
     buf = np.frombuffer(chunk, dtype=np.uint8)
-    commas = np.flatnonzero(buf == 44)
-    first = np.searchsorted(commas, starts)  # the row's first comma
-    lo = starts if col == 0 else commas[first + col - 1] + 1
-    hi = ends if col == width - 1 else commas[first + col]
-    last = len(buf) - 1
-    for _ in range(int((hi - lo).max())):  # strip ASCII whitespace as str.strip() does
-        front = (lo < hi) & np.isin(buf[np.minimum(lo, last)], _ASCII_SPACE)
-        back = (lo < hi) & np.isin(buf[np.maximum(hi - 1, 0)], _ASCII_SPACE)
-        if not (front.any() or back.any()):
-            break
-        lo, hi = lo + front, hi - back
-    size = hi - lo
-    longest = int(size.max())
+    n = len(starts)
+    lo, hi = arrays.empty(n, dtype=np.int64), arrays.empty(n, dtype=np.int64)
+    longest = int(cs.text_field_bounds(buf, starts, ends, col, lo, hi))
     if longest > _TEXT_WIDTH:
         pairs = zip(lo.tolist(), hi.tolist(), strict=True)
         return np.array([bytes(chunk[a:b]).decode("utf-8", errors="replace").strip() for a, b in pairs], dtype=np.str_)
     if longest == 0:
-        return np.full(len(starts), "", dtype="<U1")
-    offsets = np.arange(longest)
-    matrix = np.where(offsets < size[:, None], buf[np.minimum(lo[:, None] + offsets, last)], 0).astype(np.uint8)
-    raw = np.ascontiguousarray(matrix).view(f"S{longest}").ravel()
-    if int(matrix.max()) < 128:  # ASCII: numpy's own cast, no per-field Python call
-        return raw.astype(f"<U{longest}")
+        return np.full(n, "", dtype="<U1")
+    matrix = np.empty((n, longest), dtype=np.uint8)
+    top = max(threads.run_parts(lambda r: cs.gather_fields(buf, lo, hi, *r, matrix), threads.parts(n)))
+    if top < 128:  # ASCII: the bytes are the code points (widened: 5x faster than numpy's bytes-to-str cast)
+        return matrix.astype(np.uint32).view(f"<U{longest}").ravel()
+    raw = matrix.view(f"S{longest}").ravel()
     return np.char.strip(np.char.decode(raw, "utf-8", errors="replace"))  # str.strip's Unicode whitespace too
 
 
@@ -646,6 +638,31 @@ def read_events(path: str | Path) -> Events:
 # -- writing --------------------------------------------------------------------------------------------
 
 
+def _encoded_texts(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """UTF-8 bytes of ``texts`` back to back and where each starts (``n + 1``), or ``None`` if one needs quotes.
+
+    By whole arrays: a text id per Python call (encode, quote check) was 6 of the 12 s of a million-member close
+    from CSV with text ids.
+    """
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
+    width = max(texts.dtype.itemsize // 4, 1)
+    units = np.ascontiguousarray(texts, dtype=f"<U{width}").view(np.uint32).reshape(n, width)
+    if int(units.max()) < 128:  # ASCII: the code points are the bytes
+        raw, lengths = units.astype(np.uint8), np.char.str_len(texts).astype(np.int64)
+    else:
+        encoded = np.char.encode(texts, "utf-8")
+        size = max(encoded.dtype.itemsize, 1)
+        raw = np.ascontiguousarray(encoded, dtype=f"S{size}").view(np.uint8).reshape(n, size)
+        lengths = np.char.str_len(encoded).astype(np.int64)
+    if bool(np.isin(raw, np.frombuffer(b',"\n\r', dtype=np.uint8)).any()):
+        return None
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    return raw[np.arange(raw.shape[1]) < lengths[:, None]], starts
+
+
 def csv_quote(text: str) -> str:
     """Quote a CSV field when it holds a comma, quote or line break."""
     if any(c in text for c in ',"\n\r'):
@@ -662,6 +679,7 @@ class Column(NamedTuple):
     labels: tuple[str, ...] = ()
     row_decimals: np.ndarray | None = None  # per-row places (decimals == -1); columns of one table share it
     take: np.ndarray | None = None  # row r prints values[take[r]] (read block by block, never copied whole)
+    table: tuple[np.ndarray, np.ndarray] | None = None  # labels encoded already: UTF-8 bytes, starts (n + 1)
 
     @classmethod
     def integer(cls, values: np.ndarray) -> Column:
@@ -693,7 +711,15 @@ class Column(NamedTuple):
         """Member ids (``ids[index]`` when ``index`` is given): integers as numbers, text through a label table."""
         if ids.dtype.kind == "i":
             return cls.integer(ids if index is None else ids[index])
-        return cls.label(np.arange(len(ids)) if index is None else index, [str(t) for t in ids])
+        return cls._text(np.arange(len(ids)) if index is None else np.asarray(index, dtype=np.int64), ids)
+
+    @classmethod
+    def _text(cls, index: np.ndarray, texts: np.ndarray) -> Column:
+        """``texts[index[i]]`` per row: one label per text, encoded by whole arrays (:func:`_encoded_texts`)."""
+        table = _encoded_texts(np.asarray(texts, dtype=np.str_))
+        if table is None:  # a text to quote: the general labels
+            return cls.label(index, [str(t) for t in texts])
+        return cls(index, cw.COL_LABEL, table=table)
 
     @classmethod
     def date(cls, days: np.ndarray) -> Column:
@@ -713,7 +739,7 @@ class Column(NamedTuple):
         if ids.dtype.kind == "i":
             values = np.where(index < 0, cw.EMPTY, ids[np.maximum(index, 0)] if len(ids) else index)
             return cls(values.astype(np.int64), cw.COL_INT_OR_EMPTY)
-        return cls.label(np.where(index < 0, len(ids), index), [*(str(t) for t in ids), ""])
+        return cls._text(np.where(index < 0, len(ids), index), np.append(ids, ""))
 
 
 def decimal_texts(units: np.ndarray, places: np.ndarray) -> list[str]:
@@ -753,16 +779,26 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], prea
     decimals = np.array([c.decimals for c in columns], dtype=np.int64)
     per_row = [c.row_decimals for c in columns if c.row_decimals is not None]
     row_decimals = per_row[0] if per_row else None
-    encoded: list[bytes] = []
+    pieces: list[np.ndarray] = []  # labels of all columns share one table: their bytes, their lengths
+    sizes: list[np.ndarray] = []
     label_base = []
+    count = 0
     for c in columns:
-        label_base.append(len(encoded))  # labels of all columns share one table
-        if c.kind == cw.COL_LABEL:
-            encoded.extend(t.encode("utf-8") for t in c.labels)
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    label_start = arrays.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=label_start[1:])
-    label_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8) if encoded else np.zeros(1, dtype=np.uint8)
+        label_base.append(count)
+        if c.kind != cw.COL_LABEL:
+            continue
+        if c.table is not None:
+            pieces.append(c.table[0])
+            sizes.append(np.diff(c.table[1]))
+        else:
+            encoded = [t.encode("utf-8") for t in c.labels]
+            pieces.append(np.frombuffer(b"".join(encoded), dtype=np.uint8))
+            sizes.append(np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded)))
+        count += len(sizes[-1])
+    label_start = arrays.zeros(count + 1, dtype=np.int64)
+    if sizes:
+        np.cumsum(np.concatenate(sizes), out=label_start[1:])
+    label_bytes = np.concatenate(pieces) if pieces and label_start[-1] else np.zeros(1, dtype=np.uint8)
     width = int(cw.row_width_bound(kinds, label_start))
     workers = max(1, min(threads.thread_count(), n // BLOCK_ROWS_PER_THREAD))
     block = max(1, min(n, WRITE_BUFFER // workers // width))  # about WRITE_BUFFER bytes of text per round

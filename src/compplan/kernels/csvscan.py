@@ -309,3 +309,53 @@ def decimal128_units(words, shift, values):  # type: ignore[no-untyped-def]
             continue
         values[i] = low * factor if shift > 0 else low
     return errors
+
+
+@jit
+def _is_space(c):  # type: ignore[no-untyped-def]
+    """The ASCII characters ``str.strip()`` removes: 9-13 and 28-32."""
+    return (9 <= c <= 13) or (28 <= c <= 32)
+
+
+@jit
+def text_field_bounds(buf, starts, ends, col, lo, hi):  # type: ignore[no-untyped-def]
+    """Bounds of field ``col`` of each row ``[starts[r], ends[r])`` (unquoted fields), ASCII spaces stripped.
+
+    Returns the longest field. (A row has at least ``col + 1`` fields: the caller checked its width.)
+    """
+    longest = 0
+    for r in range(starts.shape[0]):
+        a = starts[r]
+        e = ends[r]
+        for _ in range(col):
+            while buf[a] != 44:
+                a += 1
+            a += 1
+        b = a
+        while b < e and buf[b] != 44:
+            b += 1
+        while a < b and _is_space(buf[a]):
+            a += 1
+        while b > a and _is_space(buf[b - 1]):
+            b -= 1
+        lo[r] = a
+        hi[r] = b
+        longest = max(longest, b - a)
+    return longest
+
+
+@jit
+def gather_fields(buf, lo, hi, first, last, out):  # type: ignore[no-untyped-def]
+    """Rows ``[first, last)``: the bytes ``buf[lo[r]:hi[r]]`` into ``out[r]``, zero-padded. Returns the largest byte."""
+    top = 0
+    width = out.shape[1]
+    for r in range(first, last):
+        a = lo[r]
+        k = hi[r] - a
+        for j in range(k):
+            c = buf[a + j]
+            out[r, j] = c
+            top = max(top, c)
+        for j in range(k, width):
+            out[r, j] = 0
+    return top
