@@ -566,7 +566,7 @@ def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) ->
                     f"{format_units(MAX_TOTAL_UNITS, vdec)}",
                     orders.source,
                 )
-    position = tree.position[rows]
+    position = tree.position[rows] if len(tree) else rows  # no members: every line is unknown, raised below
     if found.all() and len(outside) == 0:
         early = np.nonzero(day < tree.enrolled[position])[0]
         add_rows(

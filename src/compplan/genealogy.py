@@ -161,7 +161,7 @@ class Genealogy:
         member ids are looked up with ids of another kind): the caller then looks the ids up and checks the
         lines itself.
         """
-        if self.slots is None:
+        if self.slots is None or not len(self.slots):  # no members: the general checks name every line
             return None
         if self.index.table is None:  # hashed ids: canonical rows (-1: not a member) index the slots
             member_ids, low = self.index.rows(member_ids), 0
@@ -216,7 +216,7 @@ class IdIndex:
         self.perm = _sort_rows(words, text=ids.dtype.kind == "U")
         self.ids = np.take(ids, self.perm)  # np.take: 4x faster than fancy indexing on rows of words
         self.words = np.take(words, self.perm, axis=0)
-        self.hash = _hash_table(self.words)
+        self.hash, self.part_bits = _hash_table(self.words)
 
     def repeats(self) -> Int64Array:
         """Canonical rows whose id equals the previous row's (duplicate ids; none with the direct table)."""
@@ -252,24 +252,35 @@ class IdIndex:
         m = len(keys)
         rows, found = arrays.empty(m, dtype=np.int64), arrays.empty(m, dtype=np.bool_)
         threads.run_parts(
-            lambda r: idhash.lookup_range(self.hash, HASH_PART_BITS, self.words, probes, *r, missing, rows, found),
+            lambda r: idhash.lookup_range(self.hash, self.part_bits, self.words, probes, *r, missing, rows, found),
             threads.parts(m),
         )
         return rows, found & ok & fits
 
 
-#: The hash table of :class:`IdIndex` is ``2**HASH_PART_BITS`` sub-tables, filled at the same time.
-HASH_PART_BITS = 1
+#: From this many ids on, the hash table of :class:`IdIndex` is two sub-tables, filled at the same time.
+HASH_PARTS_FROM = 2 * threads.MIN_PART
 
 
-def _hash_table(words: Int64Array) -> Int64Array:
-    """The table of :func:`~compplan.kernels.idhash.build_part` for the rows of ``words``, sub-tables in parts."""
-    bits = idhash.table_bits(len(words))
+def _hash_table(words: Int64Array) -> tuple[Int64Array, int]:
+    """The table of :func:`~compplan.kernels.idhash.build_part` for the rows of ``words``, and its part bits.
+
+    Large inputs get two sub-tables, filled on two cores. Probing wraps around inside a sub-table, so each must
+    keep free slots: the table grows until every sub-table is at most two thirds full (at a million ids the
+    halves differ by ~0.1%; a small network could otherwise fill one half and probe forever).
+    """
+    n = len(words)
+    part_bits = 1 if n >= HASH_PARTS_FROM else 0
+    bits = idhash.table_bits(n)
+    while True:
+        counts = idhash.sub_table_counts(words, bits, part_bits)
+        if 3 * int(counts.max()) <= 2 << (bits - part_bits):
+            break
+        bits += 1
     table = arrays.full((1 << bits, 2), -1, dtype=np.int64)
-    worth = len(words) >= threads.MIN_PART
-    parts = range(1 << HASH_PART_BITS)
-    threads.run_parts(lambda k: idhash.build_part(words, bits, k, HASH_PART_BITS, table), parts, worth)
-    return table
+    parts = range(1 << part_bits)
+    threads.run_parts(lambda k: idhash.build_part(words, bits, k, part_bits, table), parts)
+    return table, part_bits
 
 
 def _id_words(ids: IdArray, unit_bits: int | None) -> tuple[Int64Array, int, BoolArray]:

@@ -199,13 +199,13 @@ def write_members(members: Members, path: str | Path, *, overwrite: bool = False
     days = members.enrolled_on.astype("datetime64[D]").astype(np.int64)
     columns = [
         Column.ids(ids),
-        Column.optional_ids(ids, np.where(members.is_root, -1, sponsor_row)),
+        Column.optional_ids(index.ids, np.where(members.is_root, -1, sponsor_row)),  # lookups give canonical rows
         Column.date(days),
     ]
     if members.placed is not None and members.placement_ids is not None:
         parent_row, _ = index.lookup(members.placement_ids)
         header.append("placement_id")
-        columns.append(Column.optional_ids(ids, np.where(members.placed, parent_row, -1)))
+        columns.append(Column.optional_ids(index.ids, np.where(members.placed, parent_row, -1)))
         if members.placement_sides is not None:
             header.append("placement_side")
             sides = members.placement_sides

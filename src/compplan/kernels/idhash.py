@@ -92,14 +92,26 @@ def _next(s, sub_bits):  # type: ignore[no-untyped-def]
 
 
 @jit
+def sub_table_counts(words, bits, part_bits):  # type: ignore[no-untyped-def]
+    """How many rows of ``words`` fall in each of the ``2**part_bits`` sub-tables of a ``2**bits`` table."""
+    counts = np.zeros(1 << part_bits, dtype=np.int64)
+    shift = np.uint64(64 - bits)
+    sub_bits = bits - part_bits
+    for r in range(words.shape[0]):
+        counts[np.int64(_hash(words, r) >> shift) >> sub_bits] += 1
+    return counts
+
+
+@jit
 def build_part(words, bits, part, part_bits, table):  # type: ignore[no-untyped-def]
     """Enter the rows of ``words`` (``[n, k]``, 64-bit) whose slot falls in sub-table ``part``.
 
     ``table`` (``int64[2**bits, 2]``, second column ``-1`` everywhere before) gets, per slot, the row's first
     word and the row (``-1``: empty): a probe reads one cache line, and most probes that miss, and every probe
     of a one-word id, are decided without reading ``words``. The slots are ``2**part_bits`` sub-tables (the top
-    bits of a slot), each probed on its own, so that each can be filled by its own thread. A row equal to an
-    earlier one is not entered (lookups find the first); the table is the same for any number of threads.
+    bits of a slot), each probed on its own, so that each can be filled by its own thread; every sub-table must
+    keep a free slot (:func:`sub_table_counts`), or probing would not end. A row equal to an earlier one is not
+    entered (lookups find the first); the table is the same for any number of threads.
     """
     sub_bits = bits - part_bits
     shift = np.uint64(64 - bits)
