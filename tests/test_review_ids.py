@@ -123,3 +123,14 @@ def test_orders_without_members_are_unknown_members() -> None:
     with pytest.raises(InputError) as exc:
         close(plan, Members.from_columns([], [], []), orders, "2026-10")
     assert [p.code for p in exc.value.problems] == ["unknown_member", "unknown_member"]
+
+
+def test_unsigned_integer_ids_sort_as_numbers() -> None:
+    # Members built from unsigned arrays (not through from_columns, which makes int64): numbers, not text; the
+    # previous code failed to find their sponsors.
+    days = np.array(["2025-01-01"] * 3, dtype="datetime64[D]")
+    for ids in ([10, 9, 100], [10 * 10**12, 9 * 10**12, 100 * 10**12]):  # direct table; hash table
+        sponsors = np.array([0, ids[0], ids[0]], dtype=np.uint64)
+        m = Members(np.array(ids, dtype=np.uint64), sponsors, np.array([1, 0, 0], bool), days)
+        tree = Genealogy.build(m)
+        assert tree.ids.tolist() == sorted(ids) and tree.parent.tolist() == [-1, 0, 0]

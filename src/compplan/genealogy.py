@@ -202,6 +202,8 @@ class IdIndex:
         n = len(ids)
         self.table: npt.NDArray[np.int32] | None = None
         self.low = 0
+        if ids.dtype.kind == "u" and (n == 0 or int(ids.max()) < 2**63):  # unsigned integers sort as numbers
+            ids = ids.astype(np.int64)
         if ids.dtype.kind == "i" and 0 < n < 2**31 - 1:
             low, high = int(ids.min()), int(ids.max())
             span = high - low + 1
