@@ -40,22 +40,12 @@ KINDS = ("dense", "sparse", "text")
 
 def worker(n: int, kind: str, seed: int, repeats: int, cli: bool, folder: Path) -> dict[str, Any]:
     """One kind and size: warm close in this process, then (``cli``) the inputs written as CSV into ``folder``."""
-    from compplan import close, load_plan
     from compplan.synthetic import generate
 
-    plan = load_plan(PLAN)
     members, orders = generate(n, seed=seed, ids=kind)  # type: ignore[arg-type]
-    close(plan, members, orders, "2026-10")
-    best: dict[str, float] = {}
-    runs = []
-    r = None
-    for _ in range(repeats):
-        r = None
-        r = close(plan, members, orders, "2026-10")
-        runs.append(sum(r.timings.values()))
-        for k, v in r.timings.items():
-            best[k] = min(best.get(k, v), v)
-    assert r is not None
+    run = bc.in_process(PLAN, n, seed, repeats=repeats, data=(members, orders))  # one warm-up, best of repeats
+    r: Any = run["result"]
+    best: dict[str, float] = run["steps_s"]  # type: ignore[assignment]
     dense_ids = generate(n, seed=seed)[0].ids  # the same members by their dense ids, for the check
     rename = np.empty(n, dtype=members.ids.dtype)
     rename[dense_ids - 1] = members.ids
@@ -63,14 +53,14 @@ def worker(n: int, kind: str, seed: int, repeats: int, cli: bool, folder: Path) 
     out: dict[str, Any] = {
         "members": n,
         "ids": kind,
-        "close_s": min(runs),
+        "close_s": min(run["runs_s"]),  # type: ignore[type-var]
         "relabel_s": best["relabel"],
         "check_inputs_s": best["check_inputs"],
         # PV, GV and rank of the members in dense-id order, one digest each
         "checksum": {c: _digest(np.asarray(r.column(c))[rows]) for c in ("pv", "gv", "rank")},
     }
     if cli:
-        r = None
+        r = run = None
         bc.write_csv_inputs(n, folder, seed, data=(members, orders))
     return out
 

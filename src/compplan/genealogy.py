@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from compplan import arrays, threads
 from compplan.errors import InputError, ProblemCollector
-from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, format_id, ids_like
+from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, code_points, format_id, ids_like
 from compplan.kernels import idhash
 from compplan.kernels import tree as kt
 from compplan.kernels.tree import check_order_lines, dense_lookup, position_table
@@ -239,22 +239,22 @@ class IdIndex:
         if self.table is not None:
             rows, found = dense_lookup(keys, self.low, self.table)
             return rows, found & ok
-        return self._hashed(keys, ok, 0)
+        return self._hashed(keys, ok)
 
     def rows(self, values: Any) -> Int64Array:
         """Canonical rows of ``values`` with ``-1`` for an id that is not in the index (hashed ids only)."""
         keys, ok = ids_like(values, self.ids)
-        rows, found = self._hashed(keys, ok, -1)
+        rows, found = self._hashed(keys, ok)
         if not found.all():
             rows[~found] = -1
         return rows
 
-    def _hashed(self, keys: IdArray, ok: BoolArray, missing: int) -> tuple[Int64Array, BoolArray]:
+    def _hashed(self, keys: IdArray, ok: BoolArray) -> tuple[Int64Array, BoolArray]:
         probes, _, fits = _id_words(keys, self.unit_bits)
         m = len(keys)
         rows, found = arrays.empty(m, dtype=np.int64), arrays.empty(m, dtype=np.bool_)
         threads.run_parts(
-            lambda r: idhash.lookup_range(self.hash, self.part_bits, self.words, probes, *r, missing, rows, found),
+            lambda r: idhash.lookup_range(self.hash, self.part_bits, self.words, probes, *r, rows, found),
             threads.parts(m),
         )
         return rows, found & ok & fits
@@ -295,8 +295,8 @@ def _id_words(ids: IdArray, unit_bits: int | None) -> tuple[Int64Array, int, Boo
     n = len(ids)
     if ids.dtype.kind == "i":
         return ids.astype(np.int64, copy=False).reshape(n, 1), 0, np.ones(n, dtype=np.bool_)
-    width = max(ids.dtype.itemsize // 4, 1)
-    units = np.ascontiguousarray(ids, dtype=f"<U{width}").view(np.uint32).reshape(n, width)
+    units = code_points(ids)
+    width = units.shape[1]
     if unit_bits is None:
         top = int(units.max()) if units.size else 0
         unit_bits = 8 if top < 2**8 else 16 if top < 2**16 else 32

@@ -79,6 +79,12 @@ def ids_like(values: Iterable[Any], like: IdArray) -> tuple[IdArray, BoolArray]:
     return texts, np.ones(len(texts), dtype=bool)
 
 
+def code_points(texts: npt.NDArray[np.str_]) -> npt.NDArray[np.uint32]:
+    """The code points of a text array, one row per text, zero-padded to the longest (a view when possible)."""
+    width = max(texts.dtype.itemsize // 4, 1)
+    return np.ascontiguousarray(texts, dtype=f"<U{width}").view(np.uint32).reshape(len(texts), width)
+
+
 def exact_sum(values: Int64Array) -> int:
     """The sum of non-negative int64 ``values`` as a Python int (numpy's own sum when it cannot overflow)."""
     if not len(values) or int(values.max()) * len(values) < 2**62:

@@ -25,7 +25,18 @@ import numpy as np
 
 from compplan import arrays, threads
 from compplan.errors import InputError, Problem, ProblemCollector
-from compplan.inputs import NO_POSITION, BoolArray, Events, IdArray, Int64Array, Members, Orders, State, canonical_int
+from compplan.inputs import (
+    NO_POSITION,
+    BoolArray,
+    Events,
+    IdArray,
+    Int64Array,
+    Members,
+    Orders,
+    State,
+    canonical_int,
+    code_points,
+)
 from compplan.kernels import csvscan as cs
 from compplan.kernels import csvwrite as cw
 from compplan.money import to_units
@@ -647,8 +658,7 @@ def _encoded_texts(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     n = len(texts)
     if n == 0:
         return np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
-    width = max(texts.dtype.itemsize // 4, 1)
-    units = np.ascontiguousarray(texts, dtype=f"<U{width}").view(np.uint32).reshape(n, width)
+    units = code_points(texts)
     if int(units.max()) < 128:  # ASCII: the code points are the bytes
         raw, lengths = units.astype(np.uint8), np.char.str_len(texts).astype(np.int64)
     else:

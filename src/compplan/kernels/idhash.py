@@ -132,8 +132,8 @@ def build_part(words, bits, part, part_bits, table):  # type: ignore[no-untyped-
 
 
 @jit
-def lookup_range(table, part_bits, words, probes, lo, hi, missing, found_rows, found):  # type: ignore[no-untyped-def]
-    """For probes ``[lo, hi)``: the row of ``words`` equal to each (``found_rows``, ``missing`` if none), ``found``.
+def lookup_range(table, part_bits, words, probes, lo, hi, found_rows, found):  # type: ignore[no-untyped-def]
+    """For probes ``[lo, hi)``: the row of ``words`` equal to each (``found_rows``, ``0`` if none), ``found``.
 
     ``table`` and ``part_bits`` as :func:`build_part` filled them.
     """
@@ -146,7 +146,7 @@ def lookup_range(table, part_bits, words, probes, lo, hi, missing, found_rows, f
     for i in range(lo, hi):
         s = np.int64(_hash(probes, i) >> shift)
         head = probes[i, 0]
-        found_rows[i] = missing
+        found_rows[i] = 0
         found[i] = False
         while True:
             q = table[s, 1]
