@@ -103,17 +103,15 @@ def cmd_close(args: argparse.Namespace) -> int:
     from compplan.engine import close
     from compplan.inputs import Period
     from compplan.io.csvio import read_events, read_state
-    from compplan.io.output import write_result
+    from compplan.io.output import check_target, write_result
     from compplan.next_rank import blockers
     from compplan.spec import load_plan
 
     started = time.perf_counter()
     plan = load_plan(args.plan)
     period = Period.parse(args.period)
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        print(f"{out}: output directory exists; pass --overwrite to replace it", file=sys.stderr)
-        return 1
+    inputs = [args.plan, args.members, args.orders, args.state, args.events]
+    out = check_target(args.out, overwrite=args.overwrite, inputs=[name for name in inputs if name])
     members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
     state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
@@ -294,10 +292,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from compplan.engine import close
     from compplan.inputs import Period
     from compplan.io.csvio import read_events, read_state
+    from compplan.io.output import check_target, write_file_atomically
     from compplan.report import render_report
     from compplan.spec import load_plan
 
     plan = load_plan(args.plan)
+    out = check_target(args.out, overwrite=True, directory=False)  # an existing page is replaced
     if args.members and args.orders:
         members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
     else:
@@ -305,10 +305,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
     events = read_events(args.events) if args.events else None
     page = render_report(close(plan, members, orders, Period.parse(args.period), state=state, events=events))
-    out = Path(args.out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)  # all or nothing
+    write_file_atomically(out, lambda tmp: tmp.write_text(page, encoding="utf-8"), overwrite=True)
     print(f"wrote {out}")
     return 0
 
@@ -316,16 +313,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_place(args: argparse.Namespace) -> int:
     """Fill in missing placements and write the members table."""
     from compplan.io.csvio import read_members
-    from compplan.io.output import write_members
+    from compplan.io.output import check_target, write_members
     from compplan.placement import place
     from compplan.spec import load_plan
 
     started = time.perf_counter()
     plan = load_plan(args.plan)
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        print(f"{out}: file exists; pass --overwrite to replace it", file=sys.stderr)
-        return 1
+    out = check_target(args.out, overwrite=args.overwrite, directory=False)
     if args.members.endswith(".parquet"):
         from compplan.io.parquet import read_members_parquet
 
@@ -367,11 +361,13 @@ def _read_inputs(members_path: str, orders_path: str, decimals: int) -> tuple[Me
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate a synthetic network and close a period with a shipped plan."""
     from compplan.engine import close
-    from compplan.io.output import write_result
+    from compplan.io.output import check_target, write_result
     from compplan.spec import load_plan
 
     plan_path = Path(args.plan) if args.plan else _shipped_plan("wellness_unilevel.yaml")
     plan = load_plan(plan_path)
+    if args.out:
+        check_target(args.out, overwrite=args.overwrite, inputs=[plan_path])
     t0 = time.perf_counter()
     members, orders = _synthetic(plan, args.members, args.period, args.seed)
     t1 = time.perf_counter()

@@ -6,18 +6,19 @@ fails (bad input, a full disk, an interrupt) leaves no output directory, or the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from compplan.engine import LINE_KINDS
-from compplan.errors import InputError
+from compplan.errors import InputError, ProblemCollector
 from compplan.genealogy import IdIndex
 from compplan.inputs import Members
 from compplan.io.csvio import Column, write_csv
@@ -26,36 +27,118 @@ if TYPE_CHECKING:
     from compplan.engine import CloseResult
 
 
-def write_atomically(out_dir: str | Path, fill: Callable[[Path], None], overwrite: bool = False) -> Path:
-    """Create ``out_dir`` with the files ``fill(tmp_dir)`` writes, all or nothing.
+def check_target(
+    path: str | Path, *, overwrite: bool, directory: bool = True, inputs: Iterable[str | Path] = ()
+) -> Path:
+    """Check that ``path`` can take a run's output, before any work is done; return it as a Path.
+
+    The output may exist only with ``overwrite``, and then must be of the same kind (a directory for a close, a
+    file for ``compplan place`` and ``compplan report``). Replacing a directory must not delete the current
+    directory or one above it, nor any of ``inputs`` (the run's own input files). Missing parent directories
+    are created when the output is written (:func:`write_atomically`).
 
     Raises
     ------
     InputError
-        If ``out_dir`` exists and ``overwrite`` is false, or its parent does not exist.
+        Naming the output path and what is wrong with it.
     """
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise InputError(f"{out}: output directory exists; pass --overwrite to replace it")
-    if not out.parent.is_dir():
-        raise InputError(f"{out.parent}: directory does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    out = Path(path)
     try:
-        fill(tmp)
+        _check_target(out, overwrite, directory, inputs)
+    except OSError as exc:  # e.g. a name too long to look up
+        raise InputError(f"{out}: cannot write: {exc.strerror or exc}") from exc
+    return out
+
+
+def _check_target(out: Path, overwrite: bool, directory: bool, inputs: Iterable[str | Path]) -> None:
+    what = "output directory" if directory else "file"
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise InputError(f"{out}: {what} exists; pass --overwrite to replace it")
+        if directory and not out.is_dir():
+            raise InputError(f"{out}: exists and is not a directory; --overwrite replaces an output directory only")
+        if not directory and out.is_dir():
+            raise InputError(f"{out}: is a directory; give the path of the file to write")
+        if directory:
+            target, here = out.resolve(), Path.cwd().resolve()
+            if target == here or target in here.parents:
+                raise InputError(f"{out}: --overwrite would delete the current directory (or one above it)")
+            problems = ProblemCollector()
+            for name in inputs:
+                if target in Path(name).resolve().parents:
+                    problems.add("overwrite_input", f"--overwrite would delete the input file {name}", str(out))
+            problems.raise_if_any(InputError, title=f"{out}: not replaced")
+    ancestor = out.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"{out}: cannot be created: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"{out}: cannot be created: {ancestor} is not writable")
+
+
+def _write(out: Path, write: Callable[[Path], object], *, overwrite: bool, directory: bool) -> Path:
+    """Write ``out`` through a hidden sibling (``write(tmp)``) renamed into place; create missing parents.
+
+    On any failure the sibling, and the parents this call created, are removed; an operating-system error
+    (no space left, no permission, a name too long) becomes an :class:`InputError` naming ``out``.
+    """
+    check_target(out, overwrite=overwrite, directory=directory)
+    created: list[Path] = []
+    tmp: Path | None = None
+    try:
+        for parent in reversed([out.parent, *out.parent.parents]):
+            if not parent.exists():
+                parent.mkdir()
+                created.append(parent)
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+            os.close(fd)
+            tmp = Path(name)
+        write(tmp)
         umask = os.umask(0)
         os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary directory
-        if out.exists():
+        tmp.chmod((0o777 if directory else 0o666) & ~umask)  # mkdtemp/mkstemp make it private
+        if out.is_dir():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
             os.replace(out, old / "previous")
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as exc:
+        if tmp is not None:
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+        for parent in reversed(created):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        if isinstance(exc, OSError):
+            raise InputError(f"{out}: cannot write: {exc.strerror or exc}") from exc
         raise
     return out
+
+
+def write_atomically(out_dir: str | Path, fill: Callable[[Path], None], overwrite: bool = False) -> Path:
+    """Create ``out_dir`` with the files ``fill(tmp_dir)`` writes, all or nothing.
+
+    Missing parent directories are created (and removed again if the run fails).
+
+    Raises
+    ------
+    InputError
+        If ``out_dir`` exists and ``overwrite`` is false, or cannot be written (:func:`check_target`).
+    """
+    return _write(Path(out_dir), fill, overwrite=overwrite, directory=True)
+
+
+def write_file_atomically(path: str | Path, write: Callable[[Path], object], overwrite: bool = False) -> Path:
+    """Create or replace the file ``path`` with what ``write(tmp_path)`` writes, all or nothing."""
+    return _write(Path(path), write, overwrite=overwrite, directory=False)
 
 
 def _canonical(result: CloseResult, lazy: bool) -> Callable[[Column], Column]:
@@ -189,9 +272,7 @@ def write_result(
 
 def write_members(members: Members, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write a members table (with placement columns when it has them) to one CSV file, atomically."""
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise InputError(f"{target}: file exists; pass --overwrite to replace it")
+    target = check_target(path, overwrite=overwrite, directory=False)
     ids = members.ids
     index = IdIndex(ids)
     sponsor_row, _ = index.lookup(members.sponsor_ids)
@@ -213,10 +294,4 @@ def write_members(members: Members, path: str | Path, *, overwrite: bool = False
         if members.placement_positions is not None:
             header.append("placement_position")
             columns.append(Column.optional_integer(members.placement_positions))
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        write_csv(tmp, header, columns)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return write_file_atomically(target, lambda tmp: write_csv(tmp, header, columns), overwrite)
