@@ -346,16 +346,43 @@ def _member_id(text: str, ids: Any) -> Any:
 
 
 def _read_inputs(members_path: str, orders_path: str, decimals: int) -> tuple[Members, Orders]:
-    """Members and orders from CSV, or from Parquet when the file name ends in ``.parquet``."""
+    """Members and orders from CSV, or from Parquet when the file name ends in ``.parquet``.
+
+    Both files are read even when the first is bad, and when only the orders are, the sponsor tree is checked
+    too: the problems of both are reported together.
+    """
+    from compplan.errors import InputError
+    from compplan.genealogy import Genealogy
     from compplan.io.csvio import read_members, read_orders
 
     if members_path.endswith(".parquet") or orders_path.endswith(".parquet"):
         from compplan.io.parquet import read_members_parquet, read_orders_parquet
 
-    members = read_members_parquet(members_path) if members_path.endswith(".parquet") else read_members(members_path)
-    if orders_path.endswith(".parquet"):
-        return members, read_orders_parquet(orders_path, decimals)
-    return members, read_orders(orders_path, decimals)
+    errors: list[CompplanError] = []
+    members = orders = None
+    try:
+        members = (
+            read_members_parquet(members_path) if members_path.endswith(".parquet") else read_members(members_path)
+        )
+    except InputError as exc:
+        errors.append(exc)
+    try:
+        orders = (
+            read_orders_parquet(orders_path, decimals)
+            if orders_path.endswith(".parquet")
+            else read_orders(orders_path, decimals)
+        )
+    except InputError as exc:
+        errors.append(exc)
+        if members is not None:
+            try:
+                Genealogy.build(members)
+            except InputError as tree_exc:
+                errors.insert(0, tree_exc)
+    if errors:
+        raise InputError.together(errors)
+    assert members is not None and orders is not None
+    return members, orders
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

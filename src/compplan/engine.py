@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from compplan import arrays, threads
 from compplan.compile import BonusStep, Program, compile_plan
-from compplan.errors import EngineError, InputError, Problem, ProblemCollector
+from compplan.errors import CompplanError, EngineError, InputError, Problem, ProblemCollector
 from compplan.genealogy import Genealogy, add_rows
 from compplan.inputs import (
     MAX_LINE_UNITS,
@@ -789,6 +789,18 @@ def close(
         arrays.trim()
 
 
+T = TypeVar("T")
+
+
+def _checked(errors: list[CompplanError], check: Callable[[], T]) -> T | None:
+    """``check()``, or ``None`` with its :class:`InputError` added to ``errors``."""
+    try:
+        return check()
+    except InputError as exc:
+        errors.append(exc)
+        return None
+
+
 def _close(
     plan: Plan | Program,
     members: Members | Genealogy,
@@ -816,15 +828,22 @@ def _close(
     lap("compile")
     tree = members if isinstance(members, Genealogy) else Genealogy.build(members)
     lap("relabel")
-    placement = Placement.build(tree, plan.placement) if plan.placement is not None and needs_placement(plan) else None
-    if placement is not None:
+    # every input checked against the tree before any is rejected: all their problems reported together
+    errors: list[CompplanError] = []
+    placement = None
+    placement_tree = plan.placement
+    if placement_tree is not None and needs_placement(plan):
+        placement = _checked(errors, lambda: Placement.build(tree, placement_tree))
         lap("placement")
-    _check_enrolment(tree, period)
-    order_cols = _orders(
-        tree, orders if orders is not None else Orders.empty(), period, plan.plan.volume_decimals, program.recent_days
-    )
-    prior = _prior_state(tree, plan, state, period)
-    event_cols = _events(tree, events, period, plan)
+    _checked(errors, lambda: _check_enrolment(tree, period))
+    lines = orders if orders is not None else Orders.empty()
+    vdec = plan.plan.volume_decimals
+    order_cols = _checked(errors, lambda: _orders(tree, lines, period, vdec, program.recent_days))
+    prior = _checked(errors, lambda: _prior_state(tree, plan, state, period))
+    event_cols = _checked(errors, lambda: _events(tree, events, period, plan))
+    if errors:
+        raise InputError.together(errors)
+    assert order_cols is not None and prior is not None
     lap("check_inputs")
     parts = LedgerParts() if ledger else None
     if ledger_for is not None:

@@ -14,7 +14,7 @@ Each problem has a stable ``code`` (see docs/errors.md), a ``where`` ("plan.yaml
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 #: How many problems a report shows before "... and N more".
@@ -54,10 +54,23 @@ class CompplanError(Exception):
             problems = [Problem("error", problems)]
         self.problems: list[Problem] = list(problems)
         self.title = title
+        self.parts: list[CompplanError] = []  # set by together()
         super().__init__(self.report())
+
+    @classmethod
+    def together(cls, errors: Sequence[CompplanError]) -> CompplanError:
+        """One error listing every problem of ``errors`` (of several inputs), each input's under its own title."""
+        if len(errors) == 1:
+            return errors[0]
+        merged = cls([p for e in errors for p in e.problems])
+        merged.parts = list(errors)
+        merged.args = (merged.report(),)
+        return merged
 
     def report(self, limit: int = MAX_SHOWN) -> str:
         """Return every problem on its own line, capped at ``limit`` with an "... and N more" line."""
+        if self.parts:
+            return "\n".join(part.report(limit) for part in self.parts)
         lines = [self.title] if self.title else []
         lines += [str(p) for p in self.problems[:limit]]
         if len(self.problems) > limit:

@@ -121,15 +121,19 @@ class Genealogy:
                 ),
                 members.where,
             )
-            problems.raise_if_any(InputError, title=f"{members.source}: invalid members")
-            parent[roots_c] = -1  # canonical row -> canonical row of the sponsor
+            # canonical row -> canonical row of the sponsor; an unknown sponsor is taken as none, so that the
+            # cycles among the other members are reported with the problems above
+            parent[roots_c | ~ok] = -1
             del roots_c, ok
             enrolled_c = np.take(enrolled_in, perm)
         del enrolled_in
         order, position, parent_pos, end, depth, enrolled, visited = _relabel(parent, enrolled_c)
         if visited < n:
             _report_cycles(parent, position, ids, perm, members, problems)
-            problems.raise_if_any(InputError, title=f"{members.source}: the sponsor tree has a cycle")
+        if problems:
+            only_cycles = all(p.code == "cycle" for p in problems.problems)
+            what = "the sponsor tree has a cycle" if only_cycles else "invalid members"
+            problems.raise_if_any(InputError, title=f"{members.source}: {what}")
         slots = None
         if n == 0 or (enrolled_c.min() >= -(2**31) and enrolled_c.max() < 2**31):
             if index.table is not None:

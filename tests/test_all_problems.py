@@ -1,0 +1,81 @@
+"""Every problem of every input in one run: no fix-and-rerun loop for a payroll."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compplan import InputError, Members, Orders, State, close, load_plan
+from compplan.cli import main
+from compplan.genealogy import Genealogy
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "plans" / "wellness_unilevel.yaml"
+
+
+def members(rows: list[tuple[str, str]]) -> Members:
+    ids = np.array([r[0] for r in rows])
+    sponsors = np.array([r[1] for r in rows])
+    enrolled = np.array(["2025-01-01"] * len(rows), dtype="datetime64[D]")
+    return Members(ids, sponsors, is_root=sponsors == "", enrolled_on=enrolled)
+
+
+def test_duplicates_unknown_sponsors_and_cycles_together() -> None:
+    bad = members([("A", ""), ("B", "A"), ("B", "A"), ("C", "Z"), ("D", "E"), ("E", "D"), ("F", "F"), ("G", "C")])
+    with pytest.raises(InputError) as err:
+        Genealogy.build(bad)
+    assert sorted(err.value.codes) == ["cycle", "cycle", "duplicate_id", "unknown_sponsor"]
+    text = err.value.report()
+    assert "invalid members" in text
+    assert "sponsor cycle: D -> E -> D" in text and "member F is its own sponsor" in text
+    assert "member C: sponsor Z is not a member" in text  # G, below C, is not a cycle
+
+
+def test_only_cycles_keep_their_title() -> None:
+    with pytest.raises(InputError, match="the sponsor tree has a cycle") as err:
+        Genealogy.build(members([("A", ""), ("D", "E"), ("E", "D")]))
+    assert err.value.codes == ["cycle"]
+
+
+def test_orders_state_and_events_checked_together() -> None:
+    plan = load_plan(PLAN)
+    tree = members([("A", ""), ("B", "A")])
+    orders = Orders(
+        np.array(["A", "Q"]),
+        np.array(["2026-10-01", "2026-11-01"], dtype="datetime64[D]"),
+        np.array([100, 100]),
+        np.array([100, 100]),
+        decimals=0,
+    )
+    state = State(np.array(["B", "Y"]), np.array(["Member", "Nobody"]), np.array([0, 0]), np.array([0, 0]))
+    with pytest.raises(InputError) as err:
+        close(plan, tree, orders, "2026-10", state=state)
+    codes = err.value.codes
+    assert "unknown_member" in codes and "outside_period" in codes  # the orders
+    assert "unknown_rank" in codes  # the state, in the same error
+    text = err.value.report()
+    assert "invalid orders" in text and "invalid state" in text
+
+
+def test_cli_reports_bad_orders_and_a_bad_tree_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("id,sponsor_id,enrolled_on\nA,,2025-01-01\nB,Z,2025-01-01\nC,D,2025-01-01\nD,C,2025-01-01\n")
+    o = tmp_path / "o.csv"
+    o.write_text("member_id,date,pv,cv\nA,2026-10-01,abc,1\n")
+    out = tmp_path / "out"
+    args = ["close", "--plan", str(PLAN), "--members", str(m), "--orders", str(o), "--period", "2026-10"]
+    assert main([*args, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{m}:3: member B: sponsor Z is not a member" in err
+    assert "sponsor cycle: C -> D -> C" in err
+    assert f"{o}:2: pv 'abc' is not a decimal number" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_together_of_one_error_is_that_error() -> None:
+    one = InputError("x is bad", title="t")
+    assert InputError.together([one]) is one
+    both = InputError.together([one, InputError("y is bad", title="u")])
+    assert both.report() == "t\nx is bad\nu\ny is bad" and str(both) == both.report()
