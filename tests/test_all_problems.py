@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from compplan import InputError, Members, Orders, State, close, load_plan
+from compplan import InputError, Members, Orders, State, arrays, close, load_plan
 from compplan.cli import main
 from compplan.genealogy import Genealogy
 
@@ -76,6 +77,28 @@ def test_cli_reports_bad_orders_and_a_bad_tree_in_one_run(tmp_path: Path, capsys
 
 def test_together_of_one_error_is_that_error() -> None:
     one = InputError("x is bad", title="t")
-    assert InputError.together([one]) is one
+    again = InputError.together([one])
+    assert type(again) is InputError and again.report() == one.report() == "t\nx is bad"
     both = InputError.together([one, InputError("y is bad", title="u")])
     assert both.report() == "t\nx is bad\nu\ny is bad" and str(both) == both.report()
+
+
+def test_a_failed_close_holds_no_arrays_once_its_error_is_gone() -> None:
+    # the checks collect their errors in a list: without care, list -> error -> traceback -> frame -> list is a
+    # cycle that keeps every pooled array of the failed run until the garbage collector happens to run
+    plan = load_plan(PLAN)
+    tree = members([("A", ""), ("B", "A")] + [(f"M{i}", "A") for i in range(20_000)])
+    orders = Orders(np.array(["Q"]), np.array(["2026-10-01"], dtype="datetime64[D]"), np.array([1]), np.array([1]))
+    state = State(np.array(["Y"]), np.array(["Member"]), np.array([0]), np.array([0]))
+    gc.collect()
+    arrays.release()
+    gc.disable()
+    try:
+        for one_input in (False, True):
+            try:
+                close(plan, tree, orders, "2026-10", state=None if one_input else state)
+            except InputError as exc:
+                assert exc.codes == ["unknown_member"] if one_input else ["unknown_member", "unknown_member"]
+            assert arrays.pooled_bytes()[0] == 0  # nothing of the failed run still in use
+    finally:
+        gc.enable()

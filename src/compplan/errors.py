@@ -59,9 +59,18 @@ class CompplanError(Exception):
 
     @classmethod
     def together(cls, errors: Sequence[CompplanError]) -> CompplanError:
-        """One error listing every problem of ``errors`` (of several inputs), each input's under its own title."""
+        """One error listing every problem of ``errors`` (of several inputs), each input's under its own title.
+
+        A new error, and the given ones lose their tracebacks: a caller that collected them in a list while
+        catching them would otherwise keep a reference cycle (the list, an error, its traceback, the caller's
+        frame, the list) holding every array of the failed run until the garbage collector runs.
+        """
+        for e in errors:
+            e.with_traceback(None)
         if len(errors) == 1:
-            return errors[0]
+            one = type(errors[0])(errors[0].problems, title=errors[0].title)
+            one.parts = errors[0].parts
+            return one
         merged = cls([p for e in errors for p in e.problems])
         merged.parts = list(errors)
         merged.args = (merged.report(),)
