@@ -102,3 +102,20 @@ def test_a_failed_close_holds_no_arrays_once_its_error_is_gone() -> None:
             assert arrays.pooled_bytes()[0] == 0  # nothing of the failed run still in use
     finally:
         gc.enable()
+
+
+def test_cli_reads_every_file_before_reporting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("id,sponsor_id,enrolled_on\nA,,2025-01-01\nB,A,2025-13-01\n")
+    o = tmp_path / "o.csv"
+    o.write_text("member_id,date,pv,cv\nA,2026-10-01,1,x\n")
+    st = tmp_path / "st.csv"
+    st.write_text("id,highest_rank,streak,balance\nA,Member,0,1.2.3\n")
+    ev = tmp_path / "ev.csv"
+    ev.write_text("member_id,kind,date\nA,signup,2026-10-99\n")
+    args = ["close", "--plan", str(PLAN), "--members", str(m), "--orders", str(o), "--period", "2026-10"]
+    assert main([*args, "--state", str(st), "--events", str(ev), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    for path, line in ((m, 3), (o, 2), (st, 2), (ev, 2)):
+        assert f"{path}:{line}:" in err, (path, err)
+    assert "Traceback" not in err and not (tmp_path / "out").exists()

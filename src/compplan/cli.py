@@ -13,18 +13,105 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from compplan import __version__
-from compplan.errors import CompplanError, EngineError
-from compplan.money import format_units
+from compplan.errors import CompplanError, EngineError, InputError, ProblemCollector
+from compplan.money import format_units, parse_decimal
 
 if TYPE_CHECKING:
-    from compplan.inputs import Members, Orders
+    from compplan.inputs import Events, Members, Orders, State
     from compplan.spec import Plan
+
+T = TypeVar("T")
+
+
+# Argument types: argparse reports "argument --NAME: MESSAGE" and exits with 2 when one raises ArgumentTypeError.
+
+#: Largest network size the command line accepts (synthetic members, simulated first month).
+MAX_COUNT = 2**31 - 1
+
+
+def _whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argument type: a whole number from ``minimum`` (to ``maximum`` when given)."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at most {maximum:,}, got {text!r}")
+        return value
+
+    return whole
+
+
+_SIZE = _whole(1, MAX_COUNT)
+
+
+def _probability(text: str) -> float:
+    """An argument type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _period(text: str) -> str:
+    """An argument type: a period (``YYYY-MM`` or ``YYYY-MM-DD..YYYY-MM-DD``), kept as text."""
+    from compplan.inputs import Period
+
+    try:
+        Period.parse(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.report()) from None
+    return text
+
+
+def _month(text: str) -> str:
+    """An argument type: a calendar month ``YYYY-MM``."""
+    from compplan.inputs import Period
+
+    try:
+        if ".." in text:
+            raise InputError("")
+        Period.parse(text)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"expected a month YYYY-MM, got {text!r}") from None
+    return text.strip()
+
+
+def _date(text: str) -> dt.date:
+    """An argument type: a date ``YYYY-MM-DD``."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _decimal(text: str) -> str:
+    """An argument type: plain decimal text such as ``200`` or ``-12.5`` (no exponent), kept as text."""
+    try:
+        parse_decimal(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a decimal number such as 200 or 12.5, got {text!r}") from None
+    return text.strip()
+
+
+def _member_text(text: str) -> str:
+    """An argument type: a member id (any text but an empty one)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a member id, got an empty value")
+    return text
 
 
 def _percent(fraction: Decimal) -> str:
@@ -102,7 +189,6 @@ def cmd_close(args: argparse.Namespace) -> int:
     from compplan.compile import compile_plan
     from compplan.engine import close
     from compplan.inputs import Period
-    from compplan.io.csvio import read_events, read_state
     from compplan.io.output import check_target, write_result
     from compplan.next_rank import blockers
     from compplan.spec import load_plan
@@ -110,11 +196,10 @@ def cmd_close(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     plan = load_plan(args.plan)
     period = Period.parse(args.period)
+    _check_as_of(args.as_of, args.progress, period)
     inputs = [args.plan, args.members, args.orders, args.state, args.events]
     out = check_target(args.out, overwrite=args.overwrite, inputs=[name for name in inputs if name])
-    members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
-    state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
-    events = read_events(args.events) if args.events else None
+    members, orders, state, events = _read_inputs(args, plan)
     program = compile_plan(plan)
     why = blockers(program) if args.progress else []
     for reason in why:
@@ -141,12 +226,25 @@ def cmd_close(args: argparse.Namespace) -> int:
     if args.progress:
         from compplan.explain import progress
 
-        extra["progress.csv"] = progress(result, dt.date.fromisoformat(args.as_of) if args.as_of else None)
+        extra["progress.csv"] = progress(result, args.as_of)
     write_result(result, out, overwrite=args.overwrite, extra=extra, extra_json=extra_json)
     if not args.quiet:
         print("\n".join(_summary_lines(result.summary, time.perf_counter() - started)))
         print(f"  wrote {out}/")
     return 0
+
+
+def _check_as_of(as_of: dt.date | None, progress: bool, period: Any) -> None:
+    """``--as-of`` goes with ``--progress`` and names a day of the period."""
+    problems = ProblemCollector()
+    if as_of is not None and not progress:
+        problems.add("bad_argument", "--as-of needs --progress (it sets the days_left column of progress.csv)")
+    if as_of is not None and not period.start <= as_of <= period.end:
+        problems.add(
+            "bad_argument",
+            f"--as-of {as_of}: not in period {period.label}; give a day from {period.start} to {period.end}",
+        )
+    problems.raise_if_any(InputError)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -157,16 +255,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from compplan.engine import close
     from compplan.explain import format_statement, statement
     from compplan.inputs import Period
-    from compplan.io.csvio import read_events, read_state
     from compplan.next_rank import blockers
     from compplan.spec import load_plan
 
     plan = load_plan(args.plan)
     period = Period.parse(args.period)
-    members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
-    state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
-    events = read_events(args.events) if args.events else None
+    members, orders, state, events = _read_inputs(args, plan)
     member = _member_id(args.id, members.ids)
+    problems = ProblemCollector()
+    _check_member("--id", member, members, problems)
+    problems.raise_if_any(InputError)
     program = compile_plan(plan)
     at_next = args.next_rank and not blockers(program)  # docs/semantics.md 3.10, when the plan allows it
     result = close(program, members, orders, period, state=state, events=events, ledger_for=member, next_rank=at_next)
@@ -180,23 +278,40 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     import json
 
     from compplan.explain import what_if
-    from compplan.inputs import Period
-    from compplan.io.csvio import read_events, read_state
+    from compplan.inputs import MAX_LINE_UNITS, Period
+    from compplan.money import parse_units
     from compplan.spec import load_plan
 
     plan = load_plan(args.plan)
-    members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
-    state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
-    events = read_events(args.events) if args.events else None
+    period = Period.parse(args.period)
+    members, orders, state, events = _read_inputs(args, plan)
+    problems = ProblemCollector()
+    vdec = plan.plan.volume_decimals
+    try:
+        add_pv = parse_units(args.add_pv, vdec)
+    except ValueError:
+        add_pv = 0
+        problems.add(
+            "too_precise", f"--add-pv {args.add_pv}: more than {vdec} decimal places (the plan's volume_decimals)"
+        )
+    if abs(add_pv) > MAX_LINE_UNITS:
+        problems.add(
+            "out_of_range",
+            f"--add-pv {args.add_pv}: beyond the bound of {format_units(MAX_LINE_UNITS, vdec)} points per order line",
+        )
     member = _member_id(args.id, members.ids)
-    on = _member_id(args.on, members.ids) if args.on else None
+    on = _member_id(args.on, members.ids) if args.on is not None else None
+    _check_member("--id", member, members, problems)
+    if on is not None:
+        _check_member("--on", on, members, problems)
+    problems.raise_if_any(InputError)
     answer = what_if(
         plan,
         members,
         orders,
-        Period.parse(args.period),
+        period,
         member,
-        add_pv=args.add_pv,
+        add_pv=format_units(add_pv, vdec),
         on=on,
         recruits=args.recruits,
         state=state,
@@ -206,7 +321,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2))
         return 0
     s = answer["scenario"]
-    what = [f"{s['on']} buys {s['add_pv']} more points"] if args.add_pv != "0" else []
+    what = [f"{s['on']} buys {s['add_pv']} more points"] if add_pv else []
     what += [f"{args.recruits} more active recruits"] if args.recruits else []
     print(f"What if {' and '.join(what) or 'nothing changes'} (member {answer['member']}):")
     print(f"  rank {answer['rank']['before']} -> {answer['rank']['after']}")
@@ -226,16 +341,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from compplan.inputs import Period
     from compplan.spec import load_plan
 
+    problems = ProblemCollector()
+    if len(args.plan) != 2:
+        times = "once" if len(args.plan) == 1 else f"{len(args.plan)} times"
+        problems.add("bad_argument", f"give --plan exactly twice (plan A, then plan B), not {times}")
+    _check_network_arguments(args, problems)
+    problems.raise_if_any(InputError)
     plan_a, plan_b = (load_plan(p) for p in args.plan)
-    if args.members and args.orders:
-        members, orders = _read_inputs(args.members, args.orders, plan_a.plan.volume_decimals)
+    period = Period.parse(args.period)
+    if args.members is not None:
+        members, orders, _, _ = _read_inputs(args, plan_a)
         source = f"{args.members}, {args.orders}"
     else:
         members, orders = _synthetic(
             plan_a if plan_a.placement is not None else plan_b, args.synthetic, args.period, args.seed
         )
         source = f"a synthetic network of {args.synthetic:,} members (seed {args.seed})"
-    period = Period.parse(args.period)
     d = plan_diff(close(plan_a, members, orders, period), close(plan_b, members, orders, period), args.top)
     if args.json:
         print(json.dumps(d, indent=2))
@@ -291,22 +412,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write one self-contained HTML page with the economics of a close."""
     from compplan.engine import close
     from compplan.inputs import Period
-    from compplan.io.csvio import read_events, read_state
     from compplan.io.output import check_target, write_file_atomically
     from compplan.report import render_report
     from compplan.spec import load_plan
 
+    problems = ProblemCollector()
+    _check_network_arguments(args, problems)
+    problems.raise_if_any(InputError)
     plan = load_plan(args.plan)
     out = check_target(args.out, overwrite=True, directory=False)  # an existing page is replaced
-    if args.members and args.orders:
-        members, orders = _read_inputs(args.members, args.orders, plan.plan.volume_decimals)
+    period = Period.parse(args.period)
+    state = events = None
+    if args.members is not None:
+        members, orders, state, events = _read_inputs(args, plan)
+        source = f"{args.members}, {args.orders}"
     else:
         members, orders = _synthetic(plan, args.synthetic, args.period, args.seed)
-    state = read_state(args.state, plan.minor_units, plan.plan.volume_decimals) if args.state else None
-    events = read_events(args.events) if args.events else None
-    page = render_report(close(plan, members, orders, Period.parse(args.period), state=state, events=events))
+        source = f"a synthetic network of {args.synthetic:,} members (seed {args.seed})"
+    page = render_report(close(plan, members, orders, period, state=state, events=events))
     write_file_atomically(out, lambda tmp: tmp.write_text(page, encoding="utf-8"), overwrite=True)
-    print(f"wrote {out}")
+    print(f"wrote {out}: {source}, period {args.period}")
     return 0
 
 
@@ -345,44 +470,74 @@ def _member_id(text: str, ids: Any) -> Any:
     return canonical_int(text) if ids.dtype.kind == "i" and canonical_int(text) is not None else text
 
 
-def _read_inputs(members_path: str, orders_path: str, decimals: int) -> tuple[Members, Orders]:
-    """Members and orders from CSV, or from Parquet when the file name ends in ``.parquet``.
+def _check_member(option: str, member: Any, members: Members, problems: ProblemCollector) -> None:
+    """Record a problem when the member an option names is not in the members table."""
+    from compplan.explain import has_member
 
-    Both files are read even when the first is bad, and when only the orders are, the sponsor tree is checked
-    too: the problems of both are reported together.
+    if not has_member(members, member):
+        problems.add("unknown_member", f"{option}: member {member} is not in {members.source}")
+
+
+def _check_network_arguments(args: argparse.Namespace, problems: ProblemCollector) -> None:
+    """``diff`` / ``report``: ``--members`` and ``--orders`` together, or a synthetic network; fill its defaults."""
+    if (args.members is None) != (args.orders is None):
+        given, missing = ("--members", "--orders") if args.orders is None else ("--orders", "--members")
+        problems.add(
+            "bad_argument",
+            f"{given} needs {missing}: give both (your network) or neither (a synthetic network)",
+        )
+    for option in ("state", "events"):
+        if getattr(args, option, None) is not None and args.members is None:
+            problems.add(
+                "bad_argument", f"--{option} needs --members and --orders (it cannot apply to a synthetic network)"
+            )
+    for option in ("synthetic", "seed"):
+        if getattr(args, option) is not None and args.members is not None:
+            problems.add("bad_argument", f"--{option} is for a synthetic network; leave it out with --members")
+    args.synthetic = 100_000 if args.synthetic is None else args.synthetic
+    args.seed = 0 if args.seed is None else args.seed
+
+
+def _read_inputs(args: argparse.Namespace, plan: Plan) -> tuple[Members, Orders, State | None, Events | None]:
+    """``--members`` and ``--orders`` (CSV, or Parquet when the name ends in ``.parquet``), ``--state``, ``--events``.
+
+    Every file is read even when an earlier one is bad, and when the members file reads but another does not, the
+    sponsor tree is checked too: the problems of all of them are reported together.
     """
-    from compplan.errors import InputError
     from compplan.genealogy import Genealogy
-    from compplan.io.csvio import read_members, read_orders
-
-    if members_path.endswith(".parquet") or orders_path.endswith(".parquet"):
-        from compplan.io.parquet import read_members_parquet, read_orders_parquet
+    from compplan.io.csvio import read_events, read_members, read_orders, read_state
 
     errors: list[CompplanError] = []
-    members = orders = None
-    try:
-        members = (
-            read_members_parquet(members_path) if members_path.endswith(".parquet") else read_members(members_path)
-        )
-    except InputError as exc:
-        errors.append(exc)
-    try:
-        orders = (
-            read_orders_parquet(orders_path, decimals)
-            if orders_path.endswith(".parquet")
-            else read_orders(orders_path, decimals)
-        )
-    except InputError as exc:
-        errors.append(exc)
-        if members is not None:
-            try:
-                Genealogy.build(members)
-            except InputError as tree_exc:
-                errors.insert(0, tree_exc)
+
+    def read(path: str | None, reader: Callable[[str], T], parquet: Callable[[str], T] | None = None) -> T | None:
+        if path is None:
+            return None
+        try:
+            return parquet(path) if parquet is not None and path.endswith(".parquet") else reader(path)
+        except InputError as exc:
+            errors.append(exc)
+            return None
+
+    decimals, minor = plan.plan.volume_decimals, plan.minor_units
+    members_parquet = orders_parquet = None
+    if args.members.endswith(".parquet") or args.orders.endswith(".parquet"):
+        from compplan.io.parquet import read_members_parquet, read_orders_parquet
+
+        members_parquet = read_members_parquet
+        orders_parquet = lambda p: read_orders_parquet(p, decimals)  # noqa: E731
+    members = read(args.members, read_members, members_parquet)
+    orders = read(args.orders, lambda p: read_orders(p, decimals), orders_parquet)
+    state = read(getattr(args, "state", None), lambda p: read_state(p, minor, decimals))
+    events = read(getattr(args, "events", None), read_events)
+    if errors and members is not None:
+        try:
+            Genealogy.build(members)
+        except InputError as exc:
+            errors.insert(0, exc)
     if errors:
         raise InputError.together(errors)
     assert members is not None and orders is not None
-    return members, orders
+    return members, orders, state, events
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -454,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--plan", required=True)
     c.add_argument("--members", required=True, help="CSV or .parquet: id, sponsor_id, enrolled_on")
     c.add_argument("--orders", required=True, help="CSV or .parquet: member_id, date, pv, cv")
-    c.add_argument("--period", required=True, help="YYYY-MM or YYYY-MM-DD..YYYY-MM-DD")
+    c.add_argument("--period", required=True, type=_period, help="YYYY-MM or YYYY-MM-DD..YYYY-MM-DD")
     c.add_argument("--out", required=True, help="output directory (created atomically)")
     c.add_argument("--state", help="state.csv of the previous close")
     c.add_argument("--events", help="CSV: member_id, kind, date (for action bonuses)")
@@ -466,7 +621,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write progress.csv: what each member misses for the next rank, and what it would earn there",
     )
     c.add_argument(
-        "--as-of", help="date the progress report is for (days left count from it; default the period start)"
+        "--as-of",
+        type=_date,
+        help="with --progress: the date (inside the period) days_left counts from; default the period start",
     )
     c.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     c.add_argument("--quiet", action="store_true")
@@ -484,8 +641,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--plan", required=True)
     e.add_argument("--members", required=True)
     e.add_argument("--orders", required=True)
-    e.add_argument("--period", required=True)
-    e.add_argument("--id", required=True, help="the member id")
+    e.add_argument("--period", required=True, type=_period)
+    e.add_argument("--id", required=True, type=_member_text, help="the member id")
     e.add_argument("--state", help="state.csv of the previous close")
     e.add_argument("--events", help="CSV: member_id, kind, date")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -497,11 +654,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_explain)
 
     w = sub.add_parser("whatif", help="a member's earnings with more volume or more recruits")
-    for name in ("--plan", "--members", "--orders", "--period", "--id"):
+    for name in ("--plan", "--members", "--orders"):
         w.add_argument(name, required=True)
-    w.add_argument("--add-pv", default="0", help="points bought in addition (PV and CV)")
-    w.add_argument("--on", help="the member who buys them (default: --id)")
-    w.add_argument("--recruits", type=int, default=0, help="more personally enrolled members, each active")
+    w.add_argument("--period", required=True, type=_period)
+    w.add_argument("--id", required=True, type=_member_text, help="the member id")
+    w.add_argument("--add-pv", default="0", type=_decimal, help="points bought in addition (PV and CV)")
+    w.add_argument("--on", type=_member_text, help="the member who buys them (default: --id)")
+    w.add_argument(
+        "--recruits", type=_whole(0, MAX_COUNT), default=0, help="more personally enrolled members, each active"
+    )
     w.add_argument("--state")
     w.add_argument("--events")
     w.add_argument("--json", action="store_true")
@@ -509,44 +670,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("diff", help="close the same inputs under two plans and compare")
     f.add_argument("--plan", action="append", required=True, help="give twice: plan A, then plan B")
-    f.add_argument("--members", help="members CSV/Parquet (default: a synthetic network)")
-    f.add_argument("--orders", help="orders CSV/Parquet")
-    f.add_argument("--period", default="2026-10")
-    f.add_argument("--synthetic", type=int, default=100_000, help="synthetic network size without --members")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--top", type=int, default=10, help="how many biggest gainers and losers to list")
+    f.add_argument("--members", help="members CSV/Parquet, with --orders (default: a synthetic network)")
+    f.add_argument("--orders", help="orders CSV/Parquet, with --members")
+    f.add_argument("--period", default="2026-10", type=_period)
+    f.add_argument("--synthetic", type=_SIZE, help="synthetic network size without --members (default 100,000)")
+    f.add_argument("--seed", type=_whole(0), help="seed of the synthetic network (default 0)")
+    f.add_argument("--top", type=_whole(0), default=10, help="how many biggest gainers and losers to list")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=cmd_diff)
 
     m = sub.add_parser("simulate", help="grow a synthetic network month by month and close each month")
     m.add_argument("--plan", required=True)
-    m.add_argument("--members", type=int, default=20_000, help="size of the first month's network")
-    m.add_argument("--months", type=int, default=12)
-    m.add_argument("--start", default="2026-01", help="first month, YYYY-MM")
-    m.add_argument("--recruit-rate", type=float, default=0.04, help="new members per active member per month")
-    m.add_argument("--churn", type=float, default=0.02, help="share of members leaving each month")
-    m.add_argument("--retention", type=float, default=0.85, help="chance a buyer buys again the next month")
-    m.add_argument("--order-rate", type=float, default=0.10, help="chance a member who did not buy buys this month")
-    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--members", type=_SIZE, default=20_000, help="size of the first month's network")
+    m.add_argument("--months", type=_whole(1), default=12)
+    m.add_argument("--start", type=_month, default="2026-01", help="first month, YYYY-MM")
+    m.add_argument(
+        "--recruit-rate", type=_probability, default=0.04, help="new members per active member per month (0 to 1)"
+    )
+    m.add_argument("--churn", type=_probability, default=0.02, help="share of members leaving each month (0 to 1)")
+    m.add_argument(
+        "--retention", type=_probability, default=0.85, help="chance a buyer buys again the next month (0 to 1)"
+    )
+    m.add_argument(
+        "--order-rate",
+        type=_probability,
+        default=0.10,
+        help="chance a member who did not buy buys this month (0 to 1)",
+    )
+    m.add_argument("--seed", type=_whole(0), default=0)
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("report", help="one self-contained HTML page with the economics of a close")
     r.add_argument("--plan", required=True)
-    r.add_argument("--members", help="members CSV/Parquet (default: a synthetic network)")
-    r.add_argument("--orders")
-    r.add_argument("--period", default="2026-10")
-    r.add_argument("--state")
-    r.add_argument("--events")
-    r.add_argument("--synthetic", type=int, default=100_000, help="synthetic network size without --members")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--members", help="members CSV/Parquet, with --orders (default: a synthetic network)")
+    r.add_argument("--orders", help="orders CSV/Parquet, with --members")
+    r.add_argument("--period", default="2026-10", type=_period)
+    r.add_argument("--state", help="state.csv of the previous close (with --members)")
+    r.add_argument("--events", help="CSV: member_id, kind, date (with --members)")
+    r.add_argument("--synthetic", type=_SIZE, help="synthetic network size without --members (default 100,000)")
+    r.add_argument("--seed", type=_whole(0), help="seed of the synthetic network (default 0)")
     r.add_argument("--out", required=True, help="the HTML file to write")
     r.set_defaults(func=cmd_report)
 
     d = sub.add_parser("demo", help="close a synthetic network with a shipped plan")
-    d.add_argument("--members", type=int, default=100_000, help="network size (default 100,000)")
-    d.add_argument("--period", default="2026-10")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--members", type=_SIZE, default=100_000, help="network size (default 100,000)")
+    d.add_argument("--period", default="2026-10", type=_period)
+    d.add_argument("--seed", type=_whole(0), default=0)
     d.add_argument("--plan", help="plan file (default: the shipped wellness_unilevel.yaml)")
     d.add_argument("--out", help="also write the results (with the ledger) here")
     d.add_argument("--overwrite", action="store_true")

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from compplan.engine import LINE_KINDS, CloseResult
-from compplan.errors import EngineError, InputError
-from compplan.inputs import Events, Members, Orders, Period, State
+from compplan.errors import EngineError, InputError, ProblemCollector
+from compplan.inputs import Events, Members, Orders, Period, State, ids_like
 from compplan.io.csvio import Column, decimal_texts
 from compplan.money import format_rate, format_units
 from compplan.next_rank import NEXT_RANK_TOTAL
@@ -231,6 +231,12 @@ def _append(ids: np.ndarray, more: list[Any]) -> np.ndarray:
     return np.concatenate([ids.astype(np.str_), np.array([str(x) for x in more], dtype=np.str_)])
 
 
+def has_member(members: Members, member: Any) -> bool:
+    """Whether ``member`` is an id of ``members``, matched as a close matches ids (text ``"17"`` finds 17)."""
+    keys, ok = ids_like([member], members.ids)
+    return bool(ok[0]) and bool((members.ids == keys[0]).any())
+
+
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -300,15 +306,19 @@ def progress(result: CloseResult, as_of: dt.date | None = None) -> tuple[list[st
 
     Columns: ``id, rank, next_rank, requirement`` (``active``, ``pv``, ``gv``, ``qv``,
     ``personal_actives`` or ``legs:RANK``), ``have, need, missing`` (volumes as decimal text, counts as whole
-    numbers, ``active`` as 0 / 1 / 1), ``days_left`` (from ``as_of``, default the period's start, to its end),
-    ``next_rank_earnings``: what the member would have earned this period at its next rank (docs/semantics.md
-    3.10; money as decimal text, the same on each of its rows), empty unless ``result`` comes from
+    numbers, ``active`` as 0 / 1 / 1), ``days_left`` (from ``as_of``, a day of the period, default its start,
+    to its end), ``next_rank_earnings``: what the member would have earned this period at its next rank
+    (docs/semantics.md 3.10; money as decimal text, the same on each of its rows), empty unless ``result`` comes from
     ``close(..., next_rank=True)``. Members at the top rank have no row. Rows are in canonical id order, then
     requirement order.
     """
     from compplan.compile import _rank_params
     from compplan.kernels.ranks import UNSET, next_rank_measures
 
+    if as_of is not None and not result.period.start <= as_of <= result.period.end:
+        raise InputError(
+            f"as_of {as_of} is not in period {result.period.label} ({result.period.start} to {result.period.end})"
+        )
     plan, v, tree = result.plan, result.values, result.tree
     vdec = plan.plan.volume_decimals
     params = _rank_params(plan)
@@ -393,6 +403,13 @@ def what_if(
 
     period = Period.parse(period) if isinstance(period, str) else period
     target = member if on is None else on
+    problems = ProblemCollector()
+    for who in dict.fromkeys([member, target]):
+        if not has_member(members, who):
+            problems.add("unknown_member", f"member {_plain(who)} is not in {members.source}")
+    if recruits < 0:
+        problems.add("out_of_range", f"recruits {recruits}: expected 0 or more")
+    problems.raise_if_any(InputError)
     extra_pv = to_units(parse_decimal(str(add_pv)), orders.decimals, "add_pv")
     new_ids: list[Any] = []
     if recruits:

@@ -16,12 +16,14 @@ The point is the plan's economics over time (payout ratio, ranks, earnings), not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from compplan.engine import close
+from compplan.errors import InputError, ProblemCollector
 from compplan.inputs import Members, Orders, Period, State
 from compplan.placement import needs_placement, place, unplaced_columns
 from compplan.spec.models import Plan
@@ -47,8 +49,27 @@ def _month(label: str, k: int) -> Period:
 def simulate(
     plan: Plan, members: int, months: int, start: str = "2026-01", seed: int = 0, growth: Growth | None = None
 ) -> list[dict[str, Any]]:
-    """Close ``months`` consecutive months of a growing synthetic network; one summary dict per month."""
+    """Close ``months`` consecutive months of a growing synthetic network; one summary dict per month.
+
+    Raises
+    ------
+    InputError
+        ``members`` or ``months`` below 1, a negative ``seed``, a ``growth`` parameter outside ``[0, 1]`` or a
+        ``start`` that is not a month ``YYYY-MM``.
+    """
     growth = growth or Growth()
+    problems = ProblemCollector()
+    for name, value in (("members", members), ("months", months)):
+        if value < 1:
+            problems.add("out_of_range", f"{name} {value}: expected 1 or more")
+    if seed < 0:
+        problems.add("out_of_range", f"seed {seed}: expected 0 or more")
+    for name, p in asdict(growth).items():
+        if not 0.0 <= p <= 1.0:  # NaN fails too
+            problems.add("out_of_range", f"{name} {p}: expected a number from 0 to 1")
+    if not re.fullmatch(r"\s*\d{4}-\d{2}\s*", start):
+        problems.add("bad_argument", f"start {start!r}: expected a month YYYY-MM")
+    problems.raise_if_any(InputError)
     rng = np.random.default_rng(seed)
     period = _month(start, 0)
     m, orders = generate(members, period=period, seed=seed)

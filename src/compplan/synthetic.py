@@ -255,7 +255,8 @@ def generate(
     Raises
     ------
     ValueError
-        For an unknown shape, ``n_members < 1`` or an out-of-range ``orders_per_member`` or ``return_rate``.
+        For an unknown shape, ``n_members < 1``, a negative ``seed`` or an out-of-range ``orders_per_member`` or
+        ``return_rate``.
 
     Examples
     --------
@@ -267,6 +268,8 @@ def generate(
         raise ValueError(f"unknown shape {shape!r}; expected one of {', '.join(SHAPES)}")
     if n_members < 1:
         raise ValueError(f"n_members must be at least 1, got {n_members}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
     if not 0.0 <= orders_per_member < 1e6:
         raise ValueError(f"orders_per_member must be non-negative, got {orders_per_member}")
     if not 0.0 <= return_rate <= 0.5:
