@@ -45,6 +45,7 @@ def make_report(tmp_path: Path) -> Path:
 def test_report_is_self_contained_and_holds_the_figures(tmp_path: Path) -> None:
     page = make_report(tmp_path).read_text()
     assert "<td>1341.00 USD</td>" in page and "Income disclosure by paid-as rank" in page
+    assert f"<tr><th>Network</th><td>{EX / 'members.csv'}, {EX / 'orders_2026-10.csv'}</td></tr>" in page
     assert page.count('src="data:image/png;base64,') == 3
     # nothing to fetch: no http(s) URLs, no external scripts or styles
     assert not re.search(r"(src|href)=\"https?:", page)
@@ -81,3 +82,11 @@ def test_report_renders_with_charts_in_headless_chromium(tmp_path: Path) -> None
     )
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 20_000  # a rendered page, not a blank one
+
+
+def test_a_synthetic_network_says_so_on_the_page(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    args = ["report", "--plan", str(ROOT / "plans" / "wellness_unilevel.yaml"), "--synthetic", "300", "--seed", "4"]
+    proc = subprocess.run([sys.executable, "-m", "compplan", *args, "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "<tr><th>Network</th><td>a synthetic network of 300 members (seed 4)</td></tr>" in out.read_text()

@@ -429,7 +429,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         members, orders = _synthetic(plan, args.synthetic, args.period, args.seed)
         source = f"a synthetic network of {args.synthetic:,} members (seed {args.seed})"
-    page = render_report(close(plan, members, orders, period, state=state, events=events))
+    page = render_report(close(plan, members, orders, period, state=state, events=events), network=source)
     write_file_atomically(out, lambda tmp: tmp.write_text(page, encoding="utf-8"), overwrite=True)
     print(f"wrote {out}: {source}, period {args.period}")
     return 0

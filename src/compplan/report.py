@@ -45,8 +45,8 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_report(result: CloseResult) -> str:
-    """The HTML page (a string) for one close."""
+def render_report(result: CloseResult, network: str | None = None) -> str:
+    """The HTML page (a string) for one close; ``network`` says where the members came from (files, synthetic)."""
     plt = _charts_module()
     e = economics(result)
     cur = html.escape(e["currency"])
@@ -84,6 +84,7 @@ def render_report(result: CloseResult) -> str:
     summary = [
         ("Plan", f"{e['plan']}"),
         ("Period", e["period"]),
+        *([("Network", network)] if network else []),
         ("Members", f"{e['members']:,}"),
         ("Members earning", f"{e['earning_members']:,}"),
         ("Total CV", f"{e['total_cv']} {cur}"),
