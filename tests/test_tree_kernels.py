@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from compplan import InputError, Members, Orders, Period
@@ -21,6 +21,7 @@ from compplan.genealogy import (
     _cut,
     _dense_index,
     _relabel,
+    _sorted_rows,
     _walk,
     _walk_cut,
 )
@@ -384,3 +385,27 @@ def test_one_pass_order_checks_before_1970() -> None:
     early = Orders(orders.member_ids[:1], np.array(["1965-03-09"], dtype="datetime64[D]"), orders.pv[:1], orders.cv[:1])
     with pytest.raises(InputError, match="before member 3 enrolled"):
         _orders(tree, early, period, 2)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=4),
+    st.lists(st.integers(0, 300) | st.integers(0, 3), max_size=200),
+    st.integers(-(2**63), 2**63 - 1 - 300),
+    st.booleans(),
+)
+@example(extremes=[-(2**63)], offsets=[5] * 50 + [3] * 50 + list(range(200, 0, -3)), base=0, unsigned=False)
+@example(extremes=[2**63 - 1, -1], offsets=[7, 1] * 40, base=2**40, unsigned=True)
+def test_sorted_rows_of_any_range_equal_a_stable_argsort(
+    extremes: list[int], offsets: list[int], base: int, unsigned: bool
+) -> None:
+    # A wide range leaves the lowest bits out of the vectorised sort; a cluster of close values (with repeats)
+    # then makes runs longer and shorter than the insertion sort's limit, which sort_runs must finish
+    column = np.array(extremes + [base + o for o in offsets], dtype=np.int64)
+    if unsigned:
+        column = column.view(np.uint64)
+    rows, ordered = _sorted_rows(column)
+    expect = np.argsort(column, kind="stable")
+    assert rows.tolist() == expect.tolist()
+    low = int(column.min()) if len(column) else 0
+    assert [int(v) for v in ordered] == [int(column[r]) - low for r in expect]

@@ -329,53 +329,54 @@ def _id_words(ids: IdArray, unit_bits: int | None) -> tuple[Int64Array, int, Boo
 def _sort_rows(words: Int64Array, text: bool) -> Int64Array:
     """The stable order of rows of words: signed for integers, unsigned word by word for packed text.
 
-    numpy's quicksort (vectorised; 4x faster than its stable sort at a million) on one word; with several,
-    each word is replaced by its rank among the distinct values so far and the next word's rank is put under
-    it, one quicksort per word (2.5x faster than ``np.lexsort``). Only when two rows are equal (duplicate ids,
-    reported in input order) does a stable sort decide between them.
+    numpy's vectorised sort (:func:`_sorted_rows`) on one word; with several, each word is replaced by its rank
+    among the distinct values so far and the next word's rank is put under it (``rank * distinct + below``,
+    below ``n**2``), one sort per word (2.5x faster than ``np.lexsort``). Equal rows (duplicate ids, reported in
+    input order) keep their input order.
     """
     keys = words.view(np.uint64) if text else words
     if keys.shape[1] == 1:
         return _sort_column(keys[:, 0])
-    rank, perm, distinct = _ranks(keys[:, 0])
+    rank, perm, _ = _ranks(keys[:, 0])
     for j in range(1, keys.shape[1]):
-        below, _, _ = _ranks(keys[:, j])
-        rank, perm, distinct = _ranks((rank << 32) | below)  # ranks < 2**31: fit in 32 bits
-    if distinct < len(perm):
-        perm = np.argsort(rank, kind="stable")
+        below, _, kinds = _ranks(keys[:, j])
+        rank, perm, _ = _ranks(rank * kinds + below)
     return perm.astype(np.int64, copy=False)
 
 
 def _sort_column(column: np.ndarray) -> Int64Array:
     """The stable order of one column of int64 or uint64 values (see :func:`_sorted_rows`)."""
-    perm, ordered = _sorted_rows(column)
-    if ordered is None and len(perm) > 1 and bool((np.take(column, perm[1:]) == np.take(column, perm[:-1])).any()):
-        perm = np.argsort(column, kind="stable")  # equal values: in row order
-    return perm.astype(np.int64, copy=False)
+    return _sorted_rows(column)[0]
 
 
-def _sorted_rows(column: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """The rows of ``column`` in value order, and the values minus the smallest in that order (when packed).
+def _sorted_rows(column: np.ndarray) -> tuple[Int64Array, np.ndarray]:
+    """The rows of ``column`` in value order, equal values in row order, and the values minus the smallest.
 
-    When the values' range and the row numbers fit in 64 bits together (integer ids of up to ~12 digits, or
-    words of text ids that differ in their last few characters, at 10M members), ``(value - min) << row_bits |
-    row`` is sorted as values (numpy's vectorised sort, about 6x faster than an argsort at 10M) and the rows
-    are read off the low bits: stable. Otherwise an argsort (not stable) and ``None``.
+    ``(value - min) << row_bits | row`` is sorted as numbers (numpy's vectorised sort, about 6x faster than an
+    argsort at 10M) and the rows are read off the low bits. When the values' range and the row numbers do not
+    fit in 64 bits together (ids of 14 digits or more at ten million; words of text ids), the values' lowest
+    bits are left out of that sort, and each run of values equal without them is then sorted on its own
+    (:func:`~compplan.kernels.idhash.sort_runs`; short runs when the values are spread).
     """
     n = len(column)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
     row_bits = max(1, (n - 1).bit_length())
     low, high = int(column.min()), int(column.max())
-    if (high - low).bit_length() + row_bits > 64:
-        return np.argsort(column), None
-    packed = np.subtract(column, column.dtype.type(low), dtype=np.uint64, casting="unsafe")
+    excess = max(0, (high - low).bit_length() + row_bits - 64)
+    values = np.subtract(column, column.dtype.type(low), dtype=np.uint64, casting="unsafe")
+    packed = values >> np.uint64(excess) if excess else values.copy()
     packed <<= np.uint64(row_bits)
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
     rows = (packed & np.uint64((1 << row_bits) - 1)).view(np.int64)
-    packed >>= np.uint64(row_bits)
-    return rows, packed
+    if not excess:
+        packed >>= np.uint64(row_bits)
+        return rows, packed
+    del packed
+    ordered = np.take(values, rows)
+    idhash.sort_runs(ordered, rows, np.uint64(excess))
+    return rows, ordered
 
 
 def _ranks(column: np.ndarray) -> tuple[Int64Array, np.ndarray, int]:
@@ -384,8 +385,6 @@ def _ranks(column: np.ndarray) -> tuple[Int64Array, np.ndarray, int]:
     perm, ordered = _sorted_rows(column)
     if n == 0:
         return np.zeros(0, dtype=np.int64), perm, 0
-    if ordered is None:
-        ordered = np.take(column, perm)
     step = np.empty(n, dtype=np.int64)
     step[0] = 0
     np.not_equal(ordered[1:], ordered[:-1], out=step[1:], casting="unsafe")

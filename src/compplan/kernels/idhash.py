@@ -157,3 +157,38 @@ def lookup_range(table, part_bits, words, probes, lo, hi, found_rows, found):  #
                 found[i] = True
                 break
             s = _next(s, sub_bits)
+
+
+@jit
+def sort_runs(values, rows, shift):  # type: ignore[no-untyped-def]
+    """Finish a sort by ``values >> shift``: order each run of equal ``values >> shift`` by ``values``, stably.
+
+    ``values`` (uint64, in the order of ``rows``) and ``rows`` were sorted by the high bits only, rows in
+    increasing order within a run; both are reordered in place so that ``values`` is sorted and equal values keep
+    their rows in increasing order. Runs are short when the values are spread (ids of a dozen digits at ten
+    million: about three); a long run takes a merge sort.
+    """
+    n = len(values)
+    a = 0
+    while a < n:
+        top = values[a] >> shift
+        b = a + 1
+        while b < n and (values[b] >> shift) == top:
+            b += 1
+        if b - a > 32:
+            idx = np.argsort(values[a:b], kind="mergesort")
+            run_values = values[a:b][idx]
+            run_rows = rows[a:b][idx]
+            values[a:b] = run_values
+            rows[a:b] = run_rows
+        else:
+            for i in range(a + 1, b):  # insertion sort: stable
+                v, r = values[i], rows[i]
+                j = i - 1
+                while j >= a and values[j] > v:
+                    values[j + 1] = values[j]
+                    rows[j + 1] = rows[j]
+                    j -= 1
+                values[j + 1] = v
+                rows[j + 1] = r
+        a = b
