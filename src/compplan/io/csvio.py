@@ -50,6 +50,10 @@ PIECE_BYTES = 2**20
 ESTIMATE_MARGIN, SLACK_ROWS = 1.05, 1024
 #: How many bad values of one column are listed before the rest are counted.
 SHOWN = 20
+#: The UTF-8 byte-order mark some programs (Excel) write first; skipped.
+BOM = b"\xef\xbb\xbf"
+#: The byte-order marks of UTF-16 (and UTF-32, which starts the same way).
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 ID, ID_OR_EMPTY, DATE, DECIMAL, TEXT, INTEGER = "id", "id_or_empty", "date", "decimal", "text", "integer"
 TEXT_OR_EMPTY, INTEGER_OR_EMPTY, VOLUME = "text_or_empty", "integer_or_empty", "volume"
@@ -146,9 +150,20 @@ class _Reader:
         self.volume_decimals = volume_decimals
         self.problems = ProblemCollector()
         self.meta: dict[str, str] = {}
+        self.not_utf8 = 0  # lines found that are not valid UTF-8 (the first SHOWN are listed)
+        self.header: list[str] = []
 
     def where(self, line: int) -> str:
         return f"{self.name}:{line}"
+
+    def bad_utf8(self, line: int, raw: bytes, field: int | None = None) -> None:
+        """Count physical line ``line`` (bytes ``raw``) as not valid UTF-8; list it if few are listed yet.
+
+        ``field``: the index of the field that holds the bad byte, if known; else commas are counted.
+        """
+        self.not_utf8 += 1
+        if self.not_utf8 <= SHOWN:
+            self.problems.add("invalid_utf8", *_utf8_problem(raw, self.where(line), self.header, field))
 
     def check_header(self, header: list[str], line: int) -> None:
         """Raise on unknown, duplicated or missing columns (with a "did you mean" hint)."""
@@ -178,11 +193,12 @@ class _Reader:
             table = self._read_fast(handle)
         if table is None:  # quoted fields: the csv module handles the quoting rules
             self.problems = ProblemCollector()  # it reports again what the blocks read so far had
+            self.not_utf8 = 0
             with _open(self.path) as text:
-                try:
-                    table = self._read_slow(text)
-                except UnicodeDecodeError as exc:
-                    raise InputError(f"{self.path}: not UTF-8 text ({exc.reason})") from None
+                table = self._read_slow(text)
+        if self.not_utf8 > SHOWN:
+            more = self.not_utf8 - SHOWN
+            self.problems.add("invalid_utf8", f"... and {more} more lines that are not valid UTF-8")
         self.problems.raise_if_any(InputError, title=f"{self.name}: invalid rows")
         return table
 
@@ -194,7 +210,10 @@ class _Reader:
         """
         line_no = 0
         first = handle.read(step)
-        pos = 0
+        if first.startswith(UTF16_BOMS):
+            message = "the file is UTF-16 text; save it as UTF-8 (CSV UTF-8 in Excel)"
+            raise InputError([Problem("utf16", message, self.name)])
+        pos = len(BOM) if first.startswith(BOM) else 0  # a UTF-8 byte-order mark (Excel) is skipped
         while True:
             nl = first.find(b"\n", pos)
             if nl < 0:
@@ -208,8 +227,12 @@ class _Reader:
             pos = nl + 1
             try:
                 text = raw.decode("utf-8").rstrip("\r")
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{self.path}:{line_no}: not UTF-8 text ({exc.reason})") from None
+            except UnicodeDecodeError:
+                problem = Problem("invalid_utf8", *_utf8_problem(raw, self.where(line_no)))
+                raise InputError([problem], title=f"{self.name}: invalid header") from None
+            if "\x00" in text:  # "i\0d\0,\0..." : UTF-16 without a byte-order mark
+                message = "the file holds NUL bytes: it looks like UTF-16 text; save it as UTF-8"
+                raise InputError([Problem("utf16", message, self.where(line_no))])
             if text.startswith("#"):
                 for part in text[1:].split(";"):
                     key, sep, value = part.partition("=")
@@ -240,6 +263,7 @@ class _Reader:
         if b'"' in rest:
             return None
         self.check_header(header, header_line)
+        self.header = header
         kinds = np.array([_KERNEL_KIND[self.spec[h]] for h in header], dtype=np.int64)
         decimals = np.array([self._places(h) for h in header], dtype=np.int64)
         table = _Columns(len(header))
@@ -290,7 +314,12 @@ class _Reader:
         chunk = memoryview(data)[:end]
         buf = np.frombuffer(chunk, dtype=np.uint8)
         cuts = _line_pieces(data, end, threads.thread_count())
-        counts = threads.run_parts(lambda c: int(cs.count_lines(buf[c[0] : c[1]])), cuts)
+        scans = threads.run_parts(lambda c: cs.count_lines_top(buf[c[0] : c[1]]), cuts)
+        counts = [int(lines) for lines, _ in scans]
+        invalid = np.zeros(0, dtype=np.int64)  # offsets of the first byte on a line that is not valid UTF-8
+        foreign = [c for c, (_, top) in zip(cuts, scans, strict=True) if top >= 128]
+        if foreign:  # bytes beyond ASCII: checked as UTF-8 (a text with no error decodes just as strictly)
+            invalid = np.concatenate(threads.run_parts(lambda c: cs.invalid_utf8(buf[c[0] : c[1]]) + c[0], foreign))
         values, lines = table.room(sum(counts), size, end)
         offsets = list(itertools.accumulate(counts, initial=0))
         parsed = threads.run_parts(
@@ -310,7 +339,7 @@ class _Reader:
         fields = np.concatenate([p[2] for p in parsed])
         starts = np.concatenate([p[3] + a for p, (a, _) in zip(parsed, cuts, strict=True)])
         ends = np.concatenate([p[4] + a for p, (a, _) in zip(parsed, cuts, strict=True)])
-        table.rows += self._check_block(header, chunk, table, rows, errors, fields, starts, ends, texts)
+        table.rows += self._check_block(header, chunk, table, rows, errors, fields, starts, ends, texts, invalid)
         return line + offsets[-1]
 
     def _check_block(
@@ -324,27 +353,36 @@ class _Reader:
         starts: Int64Array,
         ends: Int64Array,
         texts: dict[int, list[tuple[int, int, np.ndarray | None]]],
+        invalid: Int64Array,
     ) -> int:
-        """Report the problems of one parsed block and collect its text columns; return the rows kept."""
+        """Report the problems of one parsed block and collect its text columns; return the rows kept.
+
+        ``invalid`` holds the offset in ``chunk`` of the first byte that is not valid UTF-8 of each line that has
+        one: those lines are reported and dropped (a line with a byte beyond ASCII is never blank, so a row).
+        """
         width = len(header)
         row0 = table.rows
         lines = table.lines[row0 : row0 + rows]
         wrong = np.nonzero(fields != width)[0]
-        if len(wrong):  # an error path: drop those rows so the rest lines up as in a good block
+        if len(wrong) or len(invalid):  # an error path: drop those rows so the rest lines up as in a good block
+            decodes = fields == width
+            for r in np.searchsorted(starts, invalid, side="right") - 1:
+                self.bad_utf8(int(lines[r]), bytes(chunk[int(starts[r]) : int(ends[r])]))
+                decodes[r] = False
             for r in wrong[:SHOWN]:
                 self.problems.add(
                     "bad_row", f"expected {width} fields, found {int(fields[r])}", self.where(int(lines[r]))
                 )
             if len(wrong) > SHOWN:
                 self.problems.add("bad_row", f"... and {len(wrong) - SHOWN} more rows with the wrong number of fields")
-            keep = np.nonzero(fields == width)[0]
+            keep = np.nonzero(decodes)[0]
             table.values[:, row0 : row0 + len(keep)] = table.values[:, row0 + keep]
             table.lines[row0 : row0 + len(keep)] = table.lines[row0 + keep]
             rows, lines = len(keep), table.lines[row0 : row0 + len(keep)]
             errors, starts, ends = errors[:, keep], starts[keep], ends[keep]
 
         def field(r: int, col: int) -> str:
-            text = bytes(chunk[int(starts[r]) : int(ends[r])]).decode("utf-8", errors="replace")
+            text = bytes(chunk[int(starts[r]) : int(ends[r])]).decode("utf-8")  # the block's rows are UTF-8
             return text.split(",")[col].strip()
 
         flagged = np.asarray(errors.any(axis=1), dtype=bool) if rows else np.zeros(width, dtype=bool)
@@ -426,11 +464,18 @@ class _Reader:
                 [Problem("empty_file", "the file is empty; expected a header line", self.where(1))]
             ) from None
         self.check_header(header, reader.line_num + source.skipped)
+        self.header = header
         width = len(header)
         texts: dict[str, list[str]] = {h: [] for h in header}
         lines: list[int] = []
         for row in reader:
             line = reader.line_num + source.skipped
+            if source.bad:  # lines that are not valid UTF-8 (their bytes escaped as lone surrogates): dropped
+                escaped = [i for i, v in enumerate(row) if _ESCAPED.search(v)]
+                for k, (at, text) in enumerate(source.bad):
+                    self.bad_utf8(at, text.encode("utf-8", "surrogateescape"), escaped[k] if k < len(escaped) else None)
+                source.bad.clear()
+                continue
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != width:
@@ -508,9 +553,14 @@ class _CommentSkipper:
         self.meta = meta
         self.skipped = 0
         self.started = False
+        #: (physical line, text) of the lines read since the caller last cleared it that are not valid UTF-8
+        #: (the file is decoded with ``surrogateescape``: a bad byte is a lone surrogate U+DC80..U+DCFF).
+        self.bad: list[tuple[int, str]] = []
 
     def __iter__(self) -> Iterator[str]:
-        for line in self.handle:
+        for number, line in enumerate(self.handle, start=1):
+            if not line.isascii() and _ESCAPED.search(line):
+                self.bad.append((number, line.rstrip("\r\n")))
             if not self.started and line.startswith("#"):
                 self.skipped += 1
                 for part in line[1:].split(";"):
@@ -520,6 +570,37 @@ class _CommentSkipper:
                 continue
             self.started = True
             yield line
+
+
+#: A byte that is not UTF-8, as decoded with ``errors="surrogateescape"``.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+#: The end of the text before a bad byte shown in its message.
+_CONTEXT = 30
+
+
+def _utf8_problem(raw: bytes, where: str, names: Sequence[str] = (), field: int | None = None) -> tuple[str, str]:
+    """Message and location (``where:COL``) of the first byte of the line ``raw`` that is not valid UTF-8.
+
+    COL is the character column of the byte (the text before it decodes). The field that holds it is ``field``
+    or, if ``None``, found by counting commas (the fast path's lines have no quotes); it is named from
+    ``names`` (the header) when there are names.
+    """
+    try:
+        raw.decode("utf-8")
+        at = len(raw)  # not reached: the caller found a bad byte
+    except UnicodeDecodeError as exc:
+        at = exc.start
+    before = raw[:at].decode("utf-8")
+    byte = f"byte 0x{raw[at]:02x}" if at < len(raw) else "a byte"
+    if not names:
+        what, text = "the line", before
+    else:
+        index = before.count(",") if field is None else field
+        what = repr(names[index]) if index < len(names) else f"field {index + 1}"
+        text = before[before.rfind(",") + 1 :].lstrip(' \t"')  # the field so far, an opening quote left out
+    text = text if len(text) <= _CONTEXT else "..." + text[-_CONTEXT:]
+    place = f"after {text!r}" if text else "at its start"
+    return f"{what} is not valid UTF-8 ({byte} {place}); save the file as UTF-8", f"{where}:{len(before) + 1}"
 
 
 #: Longest text field cut out of a block with numpy; longer ones take the per-row path.
@@ -557,7 +638,7 @@ def _text_fields(chunk: memoryview, starts: Int64Array, ends: Int64Array, col: i
     longest = int(cs.text_field_bounds(buf, starts, ends, col, lo, hi))
     if longest > _TEXT_WIDTH:
         pairs = zip(lo.tolist(), hi.tolist(), strict=True)
-        return np.array([bytes(chunk[a:b]).decode("utf-8", errors="replace").strip() for a, b in pairs], dtype=np.str_)
+        return np.array([bytes(chunk[a:b]).decode("utf-8").strip() for a, b in pairs], dtype=np.str_)
     if longest == 0:
         return np.full(n, "", dtype="<U1")
     matrix = np.empty((n, longest), dtype=np.uint8)
@@ -565,12 +646,13 @@ def _text_fields(chunk: memoryview, starts: Int64Array, ends: Int64Array, col: i
     if top < 128:  # ASCII: the bytes are the code points (widened: 5x faster than numpy's bytes-to-str cast)
         return matrix.astype(np.uint32).view(f"<U{longest}").ravel()
     raw = matrix.view(f"S{longest}").ravel()
-    return np.char.strip(np.char.decode(raw, "utf-8", errors="replace"))  # str.strip's Unicode whitespace too
+    return np.char.strip(np.char.decode(raw, "utf-8"))  # str.strip's Unicode whitespace too; rows checked UTF-8
 
 
 def _open(path: Path) -> IO[str]:
+    """The file as text: a leading byte-order mark skipped, bytes that are not UTF-8 as lone surrogates."""
     try:
-        return path.open(newline="", encoding="utf-8")
+        return path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
 
