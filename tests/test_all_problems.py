@@ -122,3 +122,20 @@ def test_cli_reads_every_file_before_reporting(tmp_path: Path, capsys: pytest.Ca
     for path, line in ((m, 3), (o, 2), (st, 2), (ev, 2)):
         assert f"{path}:{line}:" in err, (path, err)
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_a_state_without_its_first_line_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # its plan, currency and period could not be checked: a state of another period would be applied silently
+    ex = ROOT / "plans" / "examples" / "hybrid_leadership"
+    lines = (ex / "state_2026-09.csv").read_text().splitlines(keepends=True)
+    plain, partial = tmp_path / "plain.csv", tmp_path / "partial.csv"
+    plain.write_text("".join(lines[1:]))
+    partial.write_text("# compplan state; plan=Hybrid Leadership\n" + "".join(lines[1:]))
+    args = ["close", "--plan", str(ROOT / "plans" / "hybrid_leadership.yaml"), "--members", str(ex / "members.csv")]
+    args += ["--orders", str(ex / "orders_2026-10.csv"), "--events", str(ex / "events_2026-10.csv")]
+    args += ["--period", "2026-10", "--quiet"]
+    for state, missing in ((plain, "plan=, currency=, end="), (partial, "currency=, end=")):
+        assert main([*args, "--state", str(state), "--out", str(tmp_path / "out")]) == 1
+        err = capsys.readouterr().err
+        assert f"{state}:1: the first line must be '# compplan state; plan=NAME;" in err and f"(no {missing})" in err
+    assert main([*args, "--state", str(ex / "state_2026-09.csv"), "--out", str(tmp_path / "out")]) == 0

@@ -320,7 +320,7 @@ def test_text_columns_read_the_same_on_both_paths(tmp_path_factory: pytest.TempP
     """The fast path cuts text fields out with numpy (stripped, UTF-8, any width); the csv module must agree."""
     d = tmp_path_factory.mktemp("text")
     rows = [*rows, ("  " + "x" * 300 + " ", 1)]  # one field past the vectorised width
-    header = "# compplan state; plan=P\nid,highest_rank,streak,balance\n"
+    header = "# compplan state; plan=P; currency=USD; period=2026-09; end=2026-09-30\nid,highest_rank,streak,balance\n"
     plain, quoted = d / "plain.csv", d / "quoted.csv"
     plain.write_text(header + "".join(f"{i},{k},{s},0.00\n" for i, (k, s) in enumerate(rows)), encoding="utf-8")
     quoted.write_text(header + "".join(f'"{i}","{k}",{s},0.00\n' for i, (k, s) in enumerate(rows)), encoding="utf-8")

@@ -697,8 +697,14 @@ def read_orders(path: str | Path, decimals: int = 2) -> Orders:
     return Orders(c["member_id"], c["date"], c["pv"], c["cv"], decimals, str(path), t.lines)
 
 
+#: The first line of a state file, as :func:`compplan.io.output.write_result` writes it.
+STATE_HEADER = "# compplan state; plan=NAME; currency=CUR; period=LABEL; end=YYYY-MM-DD"
+
+
 def read_state(path: str | Path, minor_units: int = 2, volume_decimals: int = 2) -> State:
     """Read a state CSV written by ``compplan close`` (``id, highest_rank, streak, balance`` + a metadata line).
+
+    The metadata line (:data:`STATE_HEADER`) is required: the close checks the state's plan, currency and period.
 
     States of plans with a binary bonus also have ``carry_left, carry_right`` (volume) and ``idle``.
     """
@@ -711,6 +717,14 @@ def read_state(path: str | Path, minor_units: int = 2, volume_decimals: int = 2)
         except ValueError:
             raise InputError(f"{path}:1: end={m['end']!r} is not a date") from None
     problems = ProblemCollector()
+    missing = [f"{key}=" for key in ("plan", "currency", "end") if not m.get(key)]
+    if missing:  # the plan, currency and period a state comes from are checked against the close (semantics 3.8)
+        problems.add(
+            "state_header",
+            f"the first line must be '{STATE_HEADER}' as compplan close writes it (no {', '.join(missing)}): "
+            "without it, a state of another plan, currency or period could not be told apart",
+            f"{path}:1",
+        )
     negative = np.nonzero(t.columns["streak"] < 0)[0]
     for r in negative[:SHOWN]:
         problems.add("bad_streak", "streak must be >= 0", f"{path}:{int(t.lines[r])}")
