@@ -298,3 +298,19 @@ def test_missing_dates_are_problems_on_both_paths(monkeypatch: pytest.MonkeyPatc
     )
     fast, slow = both_paths(lambda: Members.from_frame(table), monkeypatch)
     assert fast == slow == ["members row 2: enrolled_on is missing"]
+
+
+def test_parquet_strings_that_are_not_utf8_are_named(tmp_path: Path) -> None:
+    # Arrow does not check what a writer put in a string column: such bytes used to raise an ArrowException
+    from compplan.io.parquet import read_members_parquet
+
+    raw = pa.array([b"A", b"Jos\xe9", b"B", b"\xff"], type=pa.binary())
+    ids = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers())  # no check: as a careless writer would
+    table = pa.table({"id": ids, "sponsor_id": pa.array([None, "A", "A", "A"]), "enrolled_on": ["2025-01-01"] * 4})
+    path = tmp_path / "m.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(InputError) as err:
+        read_members_parquet(path)
+    assert err.value.codes == ["invalid_utf8", "invalid_utf8"]
+    assert f"{path} row 2: 'id' is not valid UTF-8 (byte 0xe9 at 3)" in err.value.report()
+    assert f"{path} row 4: 'id' is not valid UTF-8 (byte 0xff at 0)" in err.value.report()

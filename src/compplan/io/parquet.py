@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from compplan import threads
-from compplan.errors import InputError, Problem
+from compplan.errors import InputError, Problem, ProblemCollector
 from compplan.inputs import Members, Orders
-from compplan.io.columns import members_from_frame, orders_from_frame
+from compplan.io.columns import SHOWN, members_from_frame, orders_from_frame
 
 
 class _ParquetColumns:
@@ -54,7 +54,39 @@ class _ParquetColumns:
             parts = threads.run_parts(read, range(count))
         except (OSError, ValueError) as exc:
             raise InputError(f"{self.path}: cannot read Parquet column {name!r}: {exc}") from None
-        return pa.chunked_array([c for part in parts for c in part.chunks], type=parts[0].type)
+        column = pa.chunked_array([c for part in parts for c in part.chunks], type=parts[0].type)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            _check_utf8(column, name, str(self.path))
+        return column
+
+
+def _check_utf8(column: Any, name: str, source: str) -> None:
+    """Raise the ``invalid_utf8`` rows of a string column (Arrow does not check what a writer put in one)."""
+    import pyarrow as pa
+
+    try:
+        column.validate(full=True)
+        return
+    except pa.ArrowInvalid:
+        pass
+    problems = ProblemCollector()
+    bad = 0
+    for r, value in enumerate(column.cast(pa.large_binary()).to_pylist()):  # an error path: Python is fine
+        if value is None:
+            continue
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad += 1
+            if bad <= SHOWN:
+                problems.add(
+                    "invalid_utf8",
+                    f"{name!r} is not valid UTF-8 (byte 0x{value[exc.start]:02x} at {exc.start})",
+                    f"{source} row {r + 1}",
+                )
+    if bad > SHOWN:
+        problems.add("invalid_utf8", f"... and {bad - SHOWN} more values of {name!r} that are not valid UTF-8")
+    problems.raise_if_any(InputError, title=f"{source}: invalid rows")
 
 
 def _release() -> None:
