@@ -307,7 +307,7 @@ def test_dense_index_in_parts_equals_a_sort(values: list[int]) -> None:
 SPARSE_INTS = st.one_of(
     st.integers(-(2**63) + 1, 2**63 - 1), st.integers(-3, 3).map(lambda k: k * 10**15), st.integers(-20, 20)
 )
-TEXTS = st.text(alphabet=st.sampled_from(["a", "b", "0", "\u00e9", "\u0100", "\U0001f600", " "]), max_size=19)
+TEXTS = st.text(alphabet=st.sampled_from(["a", "b", "0", "\u00e9", "\u0100", "\U0001f600", " "]), max_size=45)
 
 
 @settings(max_examples=150, deadline=None)
@@ -324,7 +324,7 @@ def test_hashed_ids_sort_and_find_like_a_stable_sort(values: list[object], picks
     ordered = ids[want]
     assert index.repeats().tolist() == [c for c in range(1, len(ids)) if ordered[c] == ordered[c - 1]]
     if ids.dtype.kind == "U":
-        extra: list[object] = ["", "\U0001f600" * 30, "a" * 25, "zz"]
+        extra: list[object] = ["", "\U0001f600" * 30, "a" * 25, "zz", "c", "b" * 60]
     else:
         extra = [0, 2**63 - 1, -(2**63) + 1, 10**15 + 1]
     probes = [values[p % len(values)] for p in picks] + extra

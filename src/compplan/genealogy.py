@@ -218,7 +218,7 @@ class IdIndex:
                     return
         if ids.dtype.kind not in "iU":
             ids = ids.astype(str)
-        words, self.unit_bits, _ = _id_words(ids, None)
+        words, self.alphabet, _ = _id_words(ids, None)
         self.perm = _sort_rows(words, text=ids.dtype.kind == "U")
         self.ids = np.take(ids, self.perm)  # np.take: 4x faster than fancy indexing on rows of words
         self.words = np.take(words, self.perm, axis=0)
@@ -254,7 +254,7 @@ class IdIndex:
         return rows
 
     def _hashed(self, keys: IdArray, ok: BoolArray) -> tuple[Int64Array, BoolArray]:
-        probes, _, fits = _id_words(keys, self.unit_bits)
+        probes, _, fits = _id_words(keys, self.alphabet)
         m = len(keys)
         rows, found = arrays.empty(m, dtype=np.int64), arrays.empty(m, dtype=np.bool_)
         threads.run_parts(
@@ -304,26 +304,47 @@ def _home_slots(words: Int64Array, bits: int, row_bits: int, homes: Int64Array) 
     homes.sort()
 
 
-def _id_words(ids: IdArray, unit_bits: int | None) -> tuple[Int64Array, int, BoolArray]:
-    """Ids as rows of 64-bit words for :mod:`~compplan.kernels.idhash`, the bits per code point, which fit.
+#: An id alphabet: code point -> rank (``0``: the padding, or not in the alphabet), and the bits of a rank.
+Alphabet = tuple[npt.NDArray[np.uint32], int]
 
-    An integer id is one word. Text is packed with ``unit_bits`` per code point (``None``: 8, 16 or 32, the
-    fewest that hold every code point of ``ids``); a text with a code point beyond that does not fit (it
-    cannot be one of the ids the bits were chosen for).
+
+def _id_words(ids: IdArray, alphabet: Alphabet | None) -> tuple[Int64Array, Alphabet | None, BoolArray]:
+    """Ids as rows of 64-bit words for :mod:`~compplan.kernels.idhash`, the alphabet of text ids, which fit.
+
+    An integer id is one word. Text is packed as the ranks of its code points in ``alphabet`` (``None``: the
+    code points of ``ids``, :func:`_alphabet`); a text with a code point outside it does not fit (it cannot be
+    one of the ids the alphabet was made of).
     """
     n = len(ids)
     if ids.dtype.kind == "i":
-        return ids.astype(np.int64, copy=False).reshape(n, 1), 0, np.ones(n, dtype=np.bool_)
+        return ids.astype(np.int64, copy=False).reshape(n, 1), None, np.ones(n, dtype=np.bool_)
     units = code_points(ids)
     width = units.shape[1]
-    if unit_bits is None:
-        top = int(units.max()) if units.size else 0
-        unit_bits = 8 if top < 2**8 else 16 if top < 2**16 else 32
+    if alphabet is None:
+        alphabet = _alphabet(units)
+    table, unit_bits = alphabet
     per = 64 // unit_bits
     words = arrays.empty((n, max(1, -(-width // per))), dtype=np.uint64)
     fits = arrays.empty(n, dtype=np.bool_)
-    threads.run_parts(lambda r: idhash.pack_text(units, unit_bits, *r, words, fits), threads.parts(n))
-    return words.view(np.int64), unit_bits, fits
+    threads.run_parts(lambda r: idhash.pack_text(units, table, unit_bits, *r, words, fits), threads.parts(n))
+    return words.view(np.int64), alphabet, fits
+
+
+def _alphabet(units: npt.NDArray[np.uint32]) -> Alphabet:
+    """The code points that occur in ``units``, ranked ``1, 2, ...`` in code point order, and the bits of a rank.
+
+    Ids are usually made of few characters (digits, a few letters, a dash): their ranks take 4 to 6 bits where
+    code points take 8 to 21, so more of an id fits in a word, and most ids in one.
+    """
+    top = int(units.max()) if units.size else 0
+    ranges = threads.parts(len(units))
+    present = [np.zeros(top + 1, dtype=np.uint8) for _ in ranges]
+    threads.run_parts(lambda k: idhash.mark_units(units, *ranges[k], present[k]), range(len(ranges)))
+    seen = np.logical_or.reduce(present) if len(present) > 1 else present[0].astype(np.bool_)
+    seen[0] = False  # the padding
+    ranks = np.cumsum(seen, dtype=np.uint32)
+    ranks[~seen] = 0
+    return ranks, max(1, int(ranks[-1]).bit_length())
 
 
 def _sort_rows(words: Int64Array, text: bool) -> Int64Array:
