@@ -310,8 +310,15 @@ SPARSE_INTS = st.one_of(
 TEXTS = st.text(alphabet=st.sampled_from(["a", "b", "0", "\u00e9", "\u0100", "\U0001f600", " "]), max_size=45)
 
 
+def _shared_first_word(count: int) -> list[object]:
+    # 2-bit characters: 32 to a word, so these share their first word and differ (or repeat) after it
+    return ["a" * 32 + "".join("ab"[(k >> d) & 1] for d in range(6)) for k in range(count)][::-1] * 2
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.one_of(st.lists(SPARSE_INTS, max_size=40), st.lists(TEXTS, max_size=40)), st.lists(st.integers(0, 10)))
+@example(values=[*_shared_first_word(12), "b", "a"], picks=[0, 3, 13])  # ties put in order by insertion
+@example(values=[*_shared_first_word(40), "b", "a"], picks=[0, 3, 41])  # too many: sorted by ranks instead
 def test_hashed_ids_sort_and_find_like_a_stable_sort(values: list[object], picks: list[int]) -> None:
     # Sparse integers and text go through packed words and the hash table; the answers must be those of a
     # stable sort and a search, duplicates and ids of other widths or code points included.

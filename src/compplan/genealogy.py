@@ -350,15 +350,21 @@ def _alphabet(units: npt.NDArray[np.uint32]) -> Alphabet:
 def _sort_rows(words: Int64Array, text: bool) -> Int64Array:
     """The stable order of rows of words: signed for integers, unsigned word by word for packed text.
 
-    numpy's vectorised sort (:func:`_sorted_rows`) on one word; with several, each word is replaced by its rank
-    among the distinct values so far and the next word's rank is put under it (``rank * distinct + below``,
-    below ``n**2``), one sort per word (2.5x faster than ``np.lexsort``). Equal rows (duplicate ids, reported in
-    input order) keep their input order.
+    numpy's vectorised sort (:func:`_sorted_rows`) on one word; with several, on the first, then the rows that
+    share a first word put in order by an insertion sort (:func:`~compplan.kernels.idhash.sort_tied_rows`) when
+    at most 32 share one. Else each word is replaced by its rank among the distinct values so far and the next
+    word's rank is put under it (``rank * distinct + below``, below ``n**2``), one sort per word (2.5x faster
+    than ``np.lexsort``).
+    Equal rows (duplicate ids, reported in input order) keep their input order.
     """
     keys = words.view(np.uint64) if text else words
     if keys.shape[1] == 1:
         return _sort_column(keys[:, 0])
-    rank, perm, _ = _ranks(keys[:, 0])
+    perm, ordered = _sorted_rows(keys[:, 0])
+    tied = perm.copy()
+    if idhash.sort_tied_rows(keys, tied, ordered):  # few ids share their first word (random ids: usually)
+        return tied
+    rank, perm, _ = _ranks_sorted(perm, ordered)
     for j in range(1, keys.shape[1]):
         below, _, kinds = _ranks(keys[:, j])
         rank, perm, _ = _ranks(rank * kinds + below)
@@ -402,8 +408,12 @@ def _sorted_rows(column: np.ndarray) -> tuple[Int64Array, np.ndarray]:
 
 def _ranks(column: np.ndarray) -> tuple[Int64Array, np.ndarray, int]:
     """Each value's rank among the distinct values of ``column``, the sorting permutation, how many distinct."""
-    n = len(column)
-    perm, ordered = _sorted_rows(column)
+    return _ranks_sorted(*_sorted_rows(column))
+
+
+def _ranks_sorted(perm: Int64Array, ordered: np.ndarray) -> tuple[Int64Array, np.ndarray, int]:
+    """:func:`_ranks` from the column's :func:`_sorted_rows`."""
+    n = len(perm)
     if n == 0:
         return np.zeros(0, dtype=np.int64), perm, 0
     step = np.empty(n, dtype=np.int64)

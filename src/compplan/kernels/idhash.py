@@ -206,3 +206,40 @@ def sort_runs(values, rows, shift):  # type: ignore[no-untyped-def]
                 values[j + 1] = v
                 rows[j + 1] = r
         a = b
+
+
+@jit
+def sort_tied_rows(words, rows, first):  # type: ignore[no-untyped-def]
+    """Finish a sort of rows of ``words`` (uint64) made on their first word: order each run of equal ``first``.
+
+    ``rows`` are sorted by ``first`` (their first words, in that order), rows in increasing order within a
+    run; each run is put in order of the remaining words, stably, by an insertion sort. Returns ``False``, with
+    ``rows`` partly reordered, when a run is longer than 32 (many ids sharing their first word: the caller sorts
+    another way).
+    """
+    n = len(rows)
+    k = words.shape[1]
+    a = 0
+    while a < n:
+        b = a + 1
+        while b < n and first[b] == first[a]:
+            b += 1
+        if b - a > 32:
+            return False
+        for i in range(a + 1, b):
+            r = rows[i]
+            j = i - 1
+            while j >= a:
+                q = rows[j]
+                greater = False
+                for t in range(1, k):
+                    if words[q, t] != words[r, t]:
+                        greater = words[q, t] > words[r, t]
+                        break
+                if not greater:
+                    break
+                rows[j + 1] = q
+                j -= 1
+            rows[j + 1] = r
+        a = b
+    return True
