@@ -331,7 +331,9 @@ def test_hashed_ids_sort_and_find_like_a_stable_sort(values: list[object], picks
     ordered = ids[want]
     assert index.repeats().tolist() == [c for c in range(1, len(ids)) if ordered[c] == ordered[c - 1]]
     if ids.dtype.kind == "U":
+        # characters the ids have, at positions where none has them; unknown characters; other widths
         extra: list[object] = ["", "\U0001f600" * 30, "a" * 25, "zz", "c", "b" * 60]
+        extra += [str(v)[::-1] for v in values[:6]] + [str(v)[1:] + "0" for v in values[:6]]
     else:
         extra = [0, 2**63 - 1, -(2**63) + 1, 10**15 + 1]
     probes = [values[p % len(values)] for p in picks] + extra

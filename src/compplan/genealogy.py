@@ -7,7 +7,7 @@ come before children and every subtree is a contiguous range. Every later pass i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -304,47 +304,81 @@ def _home_slots(words: Int64Array, bits: int, row_bits: int, homes: Int64Array) 
     homes.sort()
 
 
-#: An id alphabet: code point -> rank (``0``: the padding, or not in the alphabet), and the bits of a rank.
-Alphabet = tuple[npt.NDArray[np.uint32], int]
+class Alphabet(NamedTuple):
+    """How text ids are packed into words: each character by its rank among those seen at its position.
+
+    ``glob[c]`` numbers the code points the ids use (``1, 2, ...`` in code point order; ``0``: not used, or the
+    padding), ``ranks[p, g]`` numbers those seen at position ``p`` (``0``: the padding, or not seen there), in
+    ``bit_length(count at p)`` bits; position ``p`` goes to word ``word[p]`` at bit ``shift[p]``, the first
+    positions highest, so comparing words as unsigned integers compares the texts.
+    """
+
+    glob: npt.NDArray[np.uint32]
+    ranks: npt.NDArray[np.uint32]
+    word: Int64Array
+    shift: Int64Array
+
+    @property
+    def words(self) -> int:
+        """Words per id."""
+        return int(self.word[-1]) + 1
 
 
 def _id_words(ids: IdArray, alphabet: Alphabet | None) -> tuple[Int64Array, Alphabet | None, BoolArray]:
     """Ids as rows of 64-bit words for :mod:`~compplan.kernels.idhash`, the alphabet of text ids, which fit.
 
-    An integer id is one word. Text is packed as the ranks of its code points in ``alphabet`` (``None``: the
-    code points of ``ids``, :func:`_alphabet`); a text with a code point outside it does not fit (it cannot be
-    one of the ids the alphabet was made of).
+    An integer id is one word. Text is packed by ``alphabet`` (``None``: the one of ``ids``, :func:`_alphabet`);
+    a text with a character not seen at its position among the alphabet's ids does not fit (it cannot be one of
+    them).
     """
     n = len(ids)
     if ids.dtype.kind == "i":
         return ids.astype(np.int64, copy=False).reshape(n, 1), None, np.ones(n, dtype=np.bool_)
     units = code_points(ids)
-    width = units.shape[1]
     if alphabet is None:
         alphabet = _alphabet(units)
-    table, unit_bits = alphabet
-    per = 64 // unit_bits
-    words = arrays.empty((n, max(1, -(-width // per))), dtype=np.uint64)
+    a = alphabet
+    words = arrays.empty((n, a.words), dtype=np.uint64)
     fits = arrays.empty(n, dtype=np.bool_)
-    threads.run_parts(lambda r: idhash.pack_text(units, table, unit_bits, *r, words, fits), threads.parts(n))
+    threads.run_parts(
+        lambda r: idhash.pack_text(units, a.glob, a.ranks, a.word, a.shift, *r, words, fits), threads.parts(n)
+    )
     return words.view(np.int64), alphabet, fits
 
 
 def _alphabet(units: npt.NDArray[np.uint32]) -> Alphabet:
-    """The code points that occur in ``units``, ranked ``1, 2, ...`` in code point order, and the bits of a rank.
+    """The characters the ids use, ranked at each position, and where each position goes in the words.
 
-    Ids are usually made of few characters (digits, a few letters, a dash): their ranks take 4 to 6 bits where
-    code points take 8 to 21, so more of an id fits in a word, and most ids in one.
+    Ids are usually made of few characters, and fewer still at each position (a country code, a dash, digits):
+    ranked per position they take 1 to 4 bits each where code points take 8 to 21, so most ids fit one word
+    (``"US-424242424242"``: 55 bits), which makes their sort, hash table and lookups those of integers.
     """
+    n, width = units.shape
     top = int(units.max()) if units.size else 0
-    ranges = threads.parts(len(units))
-    present = [np.zeros(top + 1, dtype=np.uint8) for _ in ranges]
-    threads.run_parts(lambda k: idhash.mark_units(units, *ranges[k], present[k]), range(len(ranges)))
-    seen = np.logical_or.reduce(present) if len(present) > 1 else present[0].astype(np.bool_)
-    seen[0] = False  # the padding
-    ranks = np.cumsum(seen, dtype=np.uint32)
-    ranks[~seen] = 0
-    return ranks, max(1, int(ranks[-1]).bit_length())
+    ranges = threads.parts(n)
+    seen = [np.zeros(top + 1, dtype=np.uint8) for _ in ranges]
+    threads.run_parts(lambda k: idhash.mark_units(units, *ranges[k], seen[k]), range(len(ranges)))
+    used = np.logical_or.reduce(seen) if len(seen) > 1 else seen[0].astype(np.bool_)
+    used[0] = False  # the padding
+    glob = np.cumsum(used, dtype=np.uint32)
+    glob[~used] = 0
+    count = int(glob[-1])
+    at = [np.zeros((width, count + 1), dtype=np.uint8) for _ in ranges]
+    threads.run_parts(lambda k: idhash.mark_positions(units, glob, *ranges[k], at[k]), range(len(ranges)))
+    present = np.logical_or.reduce(at) if len(at) > 1 else at[0].astype(np.bool_)
+    present[:, 0] = False
+    ranks = np.cumsum(present, axis=1, dtype=np.uint32)
+    ranks[~present] = 0
+    counts = ranks.max(axis=1)
+    word, shift = np.zeros(width, dtype=np.int64), np.zeros(width, dtype=np.int64)
+    k, free = 0, 64
+    for p in range(width):
+        bits = max(1, int(counts[p]).bit_length())
+        if bits > free:
+            k, free = k + 1, 64
+        free -= bits
+        word[p], shift[p] = k, free
+    return Alphabet(glob, ranks, word, shift)
 
 
 def _sort_rows(words: Int64Array, text: bool) -> Int64Array:

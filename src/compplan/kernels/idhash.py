@@ -1,10 +1,10 @@
 """Ids that are not dense integers: packed into 64-bit words, found through an open-addressing hash table.
 
 ``genealogy.IdIndex`` uses these for sparse integer ids (one word each: the id) and for text ids (the ranks of
-their code points in the ids' alphabet, packed big-endian, :func:`pack_text`: 4 bits a character for ids made of
-digits and a letter, so a dozen characters fit one word), so that looking up a sponsor or an order line's member
-costs one or two memory accesses instead of a binary search (~300 ns for integers, several microseconds for text
-at a million members).
+their characters among those the ids have at each position, packed big-endian, :func:`pack_text`: 4 bits a
+digit, 1 a dash, so that ids such as ``"US-424242424242"`` fit one word), so that looking up a sponsor or an
+order line's member costs one or two memory accesses instead of a binary search (~300 ns for integers, several
+microseconds for text at a million members).
 
 A slot holds the row's first word and the row number (``-1`` for an empty slot), side by side: 16 bytes a
 slot, a power of two of at least 1.5 slots per row (linear probing), in sub-tables filled on every core. The
@@ -40,36 +40,46 @@ def mark_units(units, lo, hi, present):  # type: ignore[no-untyped-def]
 
 
 @jit
-def pack_text(units, table, unit_bits, lo, hi, out, fits):  # type: ignore[no-untyped-def]
+def mark_positions(units, glob, lo, hi, present):  # type: ignore[no-untyped-def]
+    """``present[p, glob[c]] = 1`` for the code point ``c`` at position ``p`` of rows ``[lo, hi)`` (``c != 0``)."""
+    w = units.shape[1]
+    for i in range(lo, hi):
+        for p in range(w):
+            c = units[i, p]
+            if c != 0:
+                present[p, glob[c]] = 1
+
+
+@jit
+def pack_text(units, glob, ranks, word, shift, lo, hi, out, fits):  # type: ignore[no-untyped-def]
     """Pack code points ``units`` (``uint32[n, w]``, zero-padded) into words ``out`` (``uint64[n, k]``).
 
-    Each code point ``c`` becomes ``table[c]``, its rank in an alphabet (``1, 2, ...`` in code point order; ``0``
-    for the padding, and for a code point outside the alphabet), in ``unit_bits`` bits. Each word holds
-    ``64 // unit_bits`` of them, the first one highest, so comparing the words of two rows in order, as unsigned
-    integers, compares the texts as sequences of code points (zero padding sorts first, like a shorter text).
-    Rows ``[lo, hi)``; ``fits`` says which rows fit: a code point outside the alphabet makes the row's words
-    meaningless (an id that no table packed with this alphabet can hold).
+    The character at position ``p`` becomes ``ranks[p, glob[c]]``, its rank among the characters the alphabet's
+    ids have there (``0``: the padding), put in word ``word[p]`` at bit ``shift[p]`` (earlier positions higher),
+    so comparing the words of two rows in order, as unsigned integers, compares the texts as sequences of code
+    points (the padding sorts first, like a shorter text). Rows ``[lo, hi)``; ``fits`` says which rows fit: a
+    character the alphabet's ids never have at its position makes the row's words meaningless (an id that no
+    table packed with this alphabet can hold).
     """
     w = units.shape[1]
     k = out.shape[1]
-    size = len(table)
-    per = 64 // unit_bits
-    shift = np.uint64(unit_bits)
+    positions = ranks.shape[0]
+    size = len(glob)
     for i in range(lo, hi):
-        ok = True
         for j in range(k):
-            word = np.uint64(0)
-            for t in range(per):
-                u = j * per + t
-                c = units[i, u] if u < w else 0
-                v = np.uint64(0)
-                if c != 0:
-                    if c < size:
-                        v = np.uint64(table[c])
-                    if v == 0:
-                        ok = False
-                word = (word << shift) | v
-            out[i, j] = word
+            out[i, j] = 0
+        ok = True
+        for p in range(w):
+            c = units[i, p]
+            if c == 0:
+                continue
+            r = 0
+            if p < positions and c < size and glob[c] != 0:
+                r = ranks[p, glob[c]]
+            if r == 0:
+                ok = False
+            else:
+                out[i, word[p]] |= np.uint64(r) << np.uint64(shift[p])
         fits[i] = ok
 
 
