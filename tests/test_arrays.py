@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ def clean_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(arrays, "POOL_MIN_BYTES", 4 * MB)
     monkeypatch.setattr(arrays, "POISON", None)
     monkeypatch.delenv("COMPPLAN_POOL_BYTES", raising=False)
+    gc.collect()  # an earlier test's garbage cycles (a caught error's traceback, its frames) may hold pool arrays
     arrays.release()
     yield
     arrays.release()

@@ -333,6 +333,8 @@ class CloseResult:
     def column(self, name: str) -> np.ndarray:
         """A member column (a value name or a bonus id) in canonical id order."""
         cache = self.__dict__.setdefault("_canonical", {})
+        if name not in self.values:
+            raise KeyError(f"no member column {name!r}; the columns are {', '.join(sorted(self.values))}")
         if name not in cache:
             cache[name] = self.values[name][self.position]
         out: np.ndarray = cache[name]
@@ -533,8 +535,9 @@ def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) ->
     )
     pv, cv = orders.pv, orders.cv
     shift = vdec - orders.decimals
-    if shift > 0:
-        pv, cv = pv * 10**shift, cv * 10**shift
+    if shift > 0:  # lines beyond the bound are clipped to it first (and reported below): scaling could wrap
+        edge = MAX_LINE_UNITS // 10**shift + 1
+        pv, cv = (np.clip(c, -edge, edge) * 10**shift for c in (pv, cv))
     elif shift < 0:
         f = 10**-shift
         bad = np.nonzero((pv % f != 0) | (cv % f != 0))[0]
@@ -547,13 +550,13 @@ def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) ->
         )
         pv, cv = pv // f, cv // f
     for name, col in (("pv", pv), ("cv", cv)):
-        big = np.nonzero(np.abs(col) > MAX_LINE_UNITS)[0]
+        big = np.nonzero((col > MAX_LINE_UNITS) | (col < -MAX_LINE_UNITS))[0]  # np.abs(-2**63) is -2**63
         add_rows(
             problems,
             "out_of_range",
             big,
-            lambda r, c=col, nm=name: (
-                f"{nm} {format_units(int(c[r]), vdec)} is beyond the bound of "
+            lambda r, nm=name: (
+                f"{nm} {format_units(int(getattr(orders, nm)[r]), orders.decimals)} is beyond the bound of "
                 f"{format_units(MAX_LINE_UNITS, vdec)} per order line"
             ),
             orders.where,
@@ -583,6 +586,11 @@ def _check_orders(tree: Genealogy, orders: Orders, period: Period, vdec: int) ->
     return OrderColumns(
         position.astype(np.int32), day, pv.astype(np.int64, copy=False), cv.astype(np.int64, copy=False)
     )
+
+
+#: Bound of each member's carried balance, and of the sum of their magnitudes, in minor units (docs/semantics.md
+#: 1, Bounds): with every bonus bounded by the volumes, the totals, payments and balances out then stay in int64.
+MAX_BALANCE_UNITS = 10**15
 
 
 def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Period) -> dict[str, Int64Array]:
@@ -641,6 +649,25 @@ def _prior_state(tree: Genealogy, plan: Plan, state: State | None, period: Perio
         lambda r: f"member {format_id(state.ids[r])}: streak must be >= 0",
         state.where,
     )
+    mdec = plan.minor_units
+    balance = state.balance
+    big = np.nonzero((balance < -MAX_BALANCE_UNITS) | (balance > MAX_BALANCE_UNITS))[0]
+    add_rows(
+        problems,
+        "out_of_range",
+        big,
+        lambda r: (
+            f"member {format_id(state.ids[r])}: balance {format_units(int(balance[r]), mdec)} is beyond the bound of "
+            f"{format_units(MAX_BALANCE_UNITS, mdec)}"
+        ),
+        state.where,
+    )
+    if not len(big) and len(balance) and exact_sum(np.abs(balance)) > MAX_BALANCE_UNITS:
+        problems.add(
+            "out_of_range",
+            f"the sum of |balance| over the state is beyond the bound of {format_units(MAX_BALANCE_UNITS, mdec)}",
+            state.source,
+        )
     carry = {"carry_left": state.carry_left, "carry_right": state.carry_right, "idle": state.idle}
     vdec = plan.plan.volume_decimals
     for name, column in carry.items():
@@ -824,6 +851,8 @@ def _close(
 
     program = plan if isinstance(plan, Program) else compile_plan(plan)
     plan = program.plan
+    if not isinstance(period, str | Period):
+        raise InputError(f"period: expected 'YYYY-MM', 'YYYY-MM-DD..YYYY-MM-DD' or a Period, got {period!r}")
     period = Period.parse(period) if isinstance(period, str) else period
     lap("compile")
     tree = members if isinstance(members, Genealogy) else Genealogy.build(members)

@@ -217,6 +217,10 @@ def parse_plan(text: str, filename: str = "<plan>") -> Plan:
     PlanError
         With every problem found, each located as ``filename:line:col``.
     """
+    if not isinstance(text, str):
+        raise PlanError(
+            [Problem("not_text", f"parse_plan takes the plan's YAML text, got {type(text).__name__}", filename)]
+        )
     data, positions, problems = _parse_yaml(text, filename)
     try:
         plan = Plan.model_validate(data, context={"skip_cross_checks": True})

@@ -60,6 +60,7 @@ RESERVED_COLUMNS = frozenset(
         "prior_carry_right",
         "prior_idle",
         "placement",
+        "next_rank_total",
     }
 )
 MAX_LEVELS = 64
