@@ -13,6 +13,8 @@ problem with its row.
 
 from __future__ import annotations
 
+import datetime
+import importlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -38,6 +40,12 @@ from compplan.kernels import csvscan as cs
 SHOWN = 20
 
 _BLANK = np.array([32, 9], dtype=np.uint8)
+_INT64_MAX = np.iinfo(np.int64).max
+#: Binary floats below this magnitude are each the float of exactly one integer; from it on, neighbouring integers
+#: share a float (2**53 + 1 is read as 2**53), so a float id there may not be the id that was written.
+_EXACT_FLOAT = 2**53
+#: Cell values that are never ids nor volumes (``bool`` before ``int``: it is one).
+_NOT_A_VALUE = (bool, np.bool_, datetime.date, datetime.time, datetime.timedelta, np.datetime64, np.timedelta64)
 
 
 # -- the Arrow fast path: each returns None when the general path must take the column --------------------
@@ -105,7 +113,10 @@ def _arrow_ids(chunks: list[Any]) -> tuple[Int64Array, BoolArray] | None:
         nonlocal at
         nulls = _nulls(chunk)
         if pa.types.is_integer(chunk.type):
-            out[:] = _fixed(chunk, chunk.type.to_pandas_dtype())
+            raw = _fixed(chunk, chunk.type.to_pandas_dtype())
+            if raw.dtype == np.uint64 and (raw[~nulls] > _INT64_MAX).any():
+                return False  # beyond int64: the general path keeps them exact, as text
+            out[:] = raw
         else:
             spans = _text_spans(chunk)
             if spans is None:
@@ -199,20 +210,34 @@ def _text(value: Any) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)  # no exponent: Decimal("0E-7")
 
 
+def _is_missing(value: Any) -> bool:
+    """``None``, NaN, NaT or pandas' NA."""
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating, np.datetime64, np.timedelta64)):
+        return bool(value != value)
+    text = str(value)
+    return text == "<NA>" or (text == "NaT" and not isinstance(value, str))
+
+
 def _texts(values: Any) -> tuple[list[str], BoolArray]:
-    """Values as text, and a mask of missing ones (``None``, NaN, pandas NA)."""
+    """Values as text, and a mask of missing ones (``None``, NaN, NaT, pandas NA)."""
     items = list(values)
-    missing = np.array([v is None or (isinstance(v, float) and v != v) or str(v) == "<NA>" for v in items], dtype=bool)
+    missing = np.fromiter((_is_missing(v) for v in items), dtype=bool, count=len(items))
     return ["" if m else _text(v) for v, m in zip(items, missing, strict=True)], missing
 
 
 def _report(
-    problems: ProblemCollector, rows: np.ndarray, message: Callable[[int], str], where: Callable[[int], str]
+    problems: ProblemCollector,
+    rows: np.ndarray,
+    message: Callable[[int], str],
+    where: Callable[[int], str],
+    code: str = "bad_value",
 ) -> None:
     for r in rows[:SHOWN]:
-        problems.add("bad_value", message(int(r)), where(int(r)))
+        problems.add(code, message(int(r)), where(int(r)))
     if len(rows) > SHOWN:
-        problems.add("bad_value", f"... and {len(rows) - SHOWN} more bad values")
+        problems.add(code, f"... and {len(rows) - SHOWN} more bad values")
 
 
 def to_numpy(column: Any) -> np.ndarray:
@@ -225,24 +250,133 @@ def to_numpy(column: Any) -> np.ndarray:
     return np.asarray(list(column) if not isinstance(column, np.ndarray) else column)
 
 
+def _plain(column: Any) -> tuple[np.ndarray, BoolArray | None]:
+    """Numpy values of a column, with the mask of missing values when the values are integers.
+
+    Integers stay integers: an integer column with gaps (pandas' nullable ``Int64``, a categorical, an Arrow or
+    polars integer column with nulls) would otherwise come out as float64, which rounds integers beyond 2**53.
+    Dictionary columns are decoded. A time-zone-aware timestamp becomes its wall-clock time in its own zone, so
+    its date is the local calendar date (docs/semantics.md 2), whichever library holds it. Non-integer values
+    come back with missing ones as ``None``, NaN or NaT and a ``None`` mask.
+    """
+    module = type(column).__module__
+    if module.startswith("polars") and hasattr(column, "to_arrow"):
+        return _plain(column.to_arrow())  # polars' to_numpy turns integers with nulls into floats
+    if module.startswith("pyarrow") and hasattr(column, "type"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            column = pc.local_timestamp(column)
+        if pa.types.is_integer(column.type) and column.null_count:
+            mask = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            return np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False)), mask
+        return np.asarray(column.to_numpy(zero_copy_only=False)), None
+    if module.startswith("pandas") and hasattr(column, "dtype") and hasattr(column, "isna"):
+        pd = importlib.import_module("pandas")  # imported only for a pandas column (pandas is optional)
+
+        dtype = column.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            values, _ = _plain(pd.Series(dtype.categories))  # categories are never missing
+            codes = np.asarray(column.cat.codes.to_numpy(), dtype=np.int64)
+            absent = codes < 0
+            if not len(values):
+                return np.full(len(codes), None, dtype=object), None
+            picked = values[np.where(absent, 0, codes)]
+            if picked.dtype.kind in "iu":
+                return picked, absent
+            picked = picked.astype(object)
+            picked[absent] = None
+            return picked, None
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            return np.asarray(column.dt.tz_localize(None).to_numpy()), None
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iu":
+            mask = np.asarray(column.isna().to_numpy(), dtype=bool)
+            return np.asarray(column.to_numpy(dtype=dtype.numpy_dtype, na_value=0)), mask
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            return np.asarray(column.to_numpy(dtype=object)), None
+    return to_numpy(column), None
+
+
+def _refuse_column(problems: ProblemCollector, name: str, arr: np.ndarray, what: str) -> bool:
+    """A problem for a column of booleans, dates or durations where ids or numbers are expected."""
+    kinds = {"b": "booleans", "M": "dates or timestamps", "m": "durations"}
+    if arr.dtype.kind not in kinds or not len(arr):
+        return False
+    problems.add("bad_value", f"column {name!r} holds {kinds[arr.dtype.kind]}, which are not {what}")
+    return True
+
+
+def _float_ids(
+    arr: np.ndarray, name: str, problems: ProblemCollector, where: Callable[[int], str]
+) -> tuple[Int64Array, BoolArray]:
+    """Whole binary floats below 2**53 as int64 ids; others are problems (pandas' gaps turn ints into floats)."""
+    values = np.asarray(arr, dtype=np.float64)
+    missing = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        whole = values == np.floor(values)
+        exact = whole & (np.abs(values) < _EXACT_FLOAT)
+    shown = np.asarray(arr)
+    _report(problems, np.flatnonzero(~missing & ~whole), lambda r: f"{name} {shown[r]} is not an id", where)
+    _report(
+        problems,
+        np.flatnonzero(~missing & whole & ~exact),
+        lambda r: (
+            f"{name} {shown[r]:.0f} is a binary float at or beyond 2**53, so it may not be the id that was "
+            "written (2**53 + 1 reads as 2**53); pass the column as integers, as text or, with gaps, as pandas' "
+            "nullable 'Int64' dtype"
+        ),
+        where,
+        "float_id",
+    )
+    return np.where(exact, values, 0).astype(np.int64), missing
+
+
+def _object_ids(arr: np.ndarray, name: str, problems: ProblemCollector, where: Callable[[int], str]) -> np.ndarray:
+    """Cells of a mixed (object) column: floats under the float rule, booleans and dates refused (placeholder 0)."""
+    out = arr.copy()
+    floats = []
+    for r, v in enumerate(arr):
+        if isinstance(v, _NOT_A_VALUE) and not _is_missing(v):
+            problems.add("bad_value", f"{name} {v!r} is not an id", where(r))
+            out[r] = 0
+        elif isinstance(v, (float, np.floating)) and v == v:
+            floats.append(r)
+    if floats:
+        rows = np.array(floats, dtype=np.int64)
+        ints, _ = _float_ids(arr[rows].astype(np.float64), name, problems, lambda k: where(int(rows[k])))
+        out[rows] = ints.tolist()
+    return out
+
+
 def ids_column(
     column: Any, name: str, problems: ProblemCollector, where: Callable[[int], str]
 ) -> tuple[IdArray, BoolArray]:
-    """Ids (int64 when all are canonical integers, else text) and a mask of missing ids."""
+    """Ids (int64 when all are canonical integers, else text) and a mask of missing ids.
+
+    Integer ids beyond int64 (a ``uint64`` column) are kept exact as text ids, as the CSV reader keeps them.
+    """
     chunks = _arrow_chunks(column)
     fast = _arrow_ids(chunks) if chunks is not None else None
     if fast is not None:
         return fast
-    arr = to_numpy(column)
+    arr, mask = _plain(column)
     if arr.dtype.kind in "iu":
-        return arr.astype(np.int64), arrays.zeros(len(arr), dtype=bool)
+        missing = mask if mask is not None else arrays.zeros(len(arr), dtype=bool)
+        if arr.dtype.kind == "i" or not (arr[~missing] > _INT64_MAX).any():
+            return np.where(missing, 0, arr).astype(np.int64), missing
+        arr = np.array([None if m else int(v) for v, m in zip(arr.tolist(), missing, strict=True)], dtype=object)
+    if arr.dtype.kind == "f":
+        return _float_ids(arr, name, problems, where)
+    if _refuse_column(problems, name, arr, "ids"):
+        return arrays.zeros(len(arr), dtype=np.int64), arrays.zeros(len(arr), dtype=bool)
+    if arr.dtype == object:
+        arr = _object_ids(arr, name, problems, where)
     texts, missing = _texts(arr)
     missing |= np.array([not t.strip() for t in texts], dtype=bool)  # a blank cell is an empty field, as in CSV
     texts = [t.strip() for t in texts]
-    if arr.dtype.kind == "f":  # pandas turns an integer column with gaps into floats
-        whole = np.array([m or float(t).is_integer() for t, m in zip(texts, missing, strict=True)], dtype=bool)
-        _report(problems, np.nonzero(~whole)[0], lambda r: f"{name} {texts[r]} is not an id", where)
-        texts = ["" if m else str(int(float(t))) for t, m in zip(texts, missing, strict=True)]
     ints = [canonical_int(t) for t in texts]
     if all(i is not None or m for i, m in zip(ints, missing, strict=True)):
         return np.array([0 if i is None else i for i in ints], dtype=np.int64), missing
@@ -250,12 +384,16 @@ def ids_column(
 
 
 def dates_column(column: Any, name: str, problems: ProblemCollector, where: Callable[[int], str]) -> np.ndarray:
-    """Dates as datetime64[D] from dates, datetimes or ISO text; a missing date is a problem."""
+    """Dates as datetime64[D] from dates, datetimes or ISO text; a missing date is a problem.
+
+    A timestamp gives the calendar date in its own time zone (a time-zone-aware one its local date, never the
+    UTC date), as the first ten characters of its ISO text would.
+    """
     chunks = _arrow_chunks(column)
     fast = _arrow_dates(chunks) if chunks is not None else None
     if fast is not None:
         return fast
-    arr = to_numpy(column)
+    arr, _ = _plain(column)
     if arr.dtype.kind == "M":
         days = arr.astype("datetime64[D]")
         _report(problems, np.flatnonzero(np.isnat(days)), lambda r: f"{name} is missing", where)
@@ -268,6 +406,16 @@ def dates_column(column: Any, name: str, problems: ProblemCollector, where: Call
     return dates
 
 
+def _float_volume(problems: ProblemCollector, name: str, rows: np.ndarray) -> None:
+    listed = ", ".join(str(int(r) + 1) for r in rows[:SHOWN]) + (", ..." if len(rows) > SHOWN else "")
+    rows_text = f"row{'s' if len(rows) > 1 else ''} {listed}"
+    problems.add(
+        "float_volume",
+        f"column {name!r} holds binary floats ({rows_text}), which cannot be exact; pass decimal text, "
+        "Decimal objects or integers (e.g. df[col].astype(str) after rounding at the source)",
+    )
+
+
 def units_column(
     column: Any, name: str, decimals: int, problems: ProblemCollector, where: Callable[[int], str]
 ) -> Int64Array:
@@ -276,20 +424,28 @@ def units_column(
     fast = _arrow_units(chunks, decimals) if chunks is not None else None
     if fast is not None:
         return fast
-    arr = to_numpy(column)
+    arr, mask = _plain(column)
     if arr.dtype.kind in "iu":  # held to the bound of decimal text, so that scaling cannot wrap
+        missing = mask if mask is not None else arrays.zeros(len(arr), dtype=bool)
         bound = cs.LIMIT // 10**decimals
-        wide = (arr > bound) | (arr < -bound)
-        _report(problems, np.nonzero(wide)[0], lambda r: f"{name} {arr[r]} is out of range", where)
-        scaled: Int64Array = np.where(wide, 0, arr).astype(np.int64) * 10**decimals
+        wide = ~missing & ((arr > bound) | (arr < -bound))
+        _report(problems, np.flatnonzero(wide), lambda r: f"{name} {arr[r]} is out of range", where)
+        _report(problems, np.flatnonzero(missing), lambda r: f"{name} is missing", where)
+        scaled: Int64Array = np.where(wide | missing, 0, arr).astype(np.int64) * 10**decimals
         return scaled
     if arr.dtype.kind == "f":
-        problems.add(
-            "float_volume",
-            f"column {name!r} holds binary floats, which cannot be exact; pass decimal text, "
-            "Decimal objects or integers (e.g. df[col].astype(str) after rounding at the source)",
-        )
+        gaps = np.isnan(arr)
+        _report(problems, np.flatnonzero(gaps), lambda r: f"{name} is missing", where)
+        if not gaps.all():
+            _float_volume(problems, name, np.flatnonzero(~gaps))
         return arrays.zeros(len(arr), dtype=np.int64)
+    if arr.dtype == object:
+        floats = np.fromiter(
+            (isinstance(v, (float, np.floating)) and not _is_missing(v) for v in arr), dtype=bool, count=len(arr)
+        )
+        if floats.any():
+            _float_volume(problems, name, np.flatnonzero(floats))
+            arr = np.where(floats, "0", arr)
     texts, _ = _texts(arr)
     data, offsets = _spans(texts)
     values, errors = cs.parse_spans(data, offsets, cs.KIND_DECIMAL, decimals)
