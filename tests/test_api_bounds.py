@@ -82,3 +82,19 @@ def test_parse_plan_takes_text_and_column_names_its_choices() -> None:
     result = close(PLAN, members(), orders([100]), "2026-10")
     with pytest.raises(KeyError, match=r"no member column .nope.; the columns are .*pv"):
         result.column("nope")
+
+
+def test_plan_messages_a_reader_can_act_on() -> None:
+    text = (ROOT / "plans" / "tiered_personal.yaml").read_text()
+    bonus_type = text.split("type: ", 1)[1].split()[0]
+    with pytest.raises(PlanError) as err:  # pydantic said "Unable to extract tag using discriminator"
+        parse_plan(text.replace(f"type: {bonus_type}", "note: no type", 1), "p.yaml")
+    assert "missing" in err.value.codes
+    assert "required field is missing: the bonus type, one of:" in str(err.value)
+    big = "\n".join(
+        line.replace(line.split(":", 1)[1], " 99999999999") if line.strip().startswith("min_pv:") else line
+        for line in text.splitlines()
+    )
+    with pytest.raises(PlanError) as err:  # the bound was printed in volume units next to a value in points
+        parse_plan(big, "p.yaml")
+    assert "99999999999 is above the bound of 10000000000.00 (10^12 volume units)" in str(err.value)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from compplan import Members, close
 from compplan.compile import compile_plan
-from compplan.errors import EngineError
+from compplan.errors import InputError
 from compplan.next_rank import blockers
 from compplan.spec.models import Plan
 from reference import reference_next_rank_earnings
@@ -42,7 +42,7 @@ def check(sc: Scenario, data: dict[str, Any] | None = None) -> None:
         )
 
     if blockers(program):  # a matching bonus that matches a pool: refused, never a wrong number
-        with pytest.raises(EngineError, match="matches pool"):
+        with pytest.raises(InputError, match="matches pool"):
             run()
         return
     res = run()
@@ -147,5 +147,5 @@ def test_a_step_class_must_define_at_rank_itself() -> None:
     steps = tuple(OtherWalk(**vars(s)) if isinstance(s, UnilevelStep) else s for s in program.steps)
     odd = replace(program, steps=steps)
     assert blockers(odd) == ["bonus 'u' (OtherWalk) does not compute earnings at another rank (BonusStep.at_rank)"]
-    with pytest.raises(EngineError, match="OtherWalk"):
+    with pytest.raises(InputError, match="OtherWalk"):
         close(odd, Members.from_columns(["a"], [None], ["2026-01-01"]), None, "2026-10", next_rank=True)

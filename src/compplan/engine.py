@@ -797,7 +797,7 @@ def close(
         Keep only the ledger lines paid to this member (for a statement; the full ledger is never held).
     next_rank : bool
         Also compute what each member would have earned at its next rank (docs/semantics.md 3.10):
-        :attr:`CloseResult.next_rank_total`. Raises :class:`EngineError` when the plan has a bonus for which
+        :attr:`CloseResult.next_rank_total`. Raises :class:`InputError` when the plan has a bonus for which
         the engine cannot (:func:`compplan.next_rank.blockers`).
 
     Returns

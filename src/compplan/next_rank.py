@@ -14,7 +14,7 @@ import numpy as np
 
 from compplan import arrays
 from compplan.compile import BonusStep, MatchingStep, PoolStep, Program, Ranks
-from compplan.errors import EngineError
+from compplan.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from compplan.engine import Context
@@ -58,7 +58,8 @@ class NextRank:
     def __init__(self, program: Program) -> None:
         problems = blockers(program)
         if problems:
-            raise EngineError("earnings at the next rank cannot be computed: " + "; ".join(problems))
+            what = "earnings at the next rank cannot be computed: "
+            raise InputError([Problem("next_rank_unsupported", what + p) for p in problems])
         ranks = next(s for s in program.steps if isinstance(s, Ranks))
         assert ranks.params is not None
         self.need_active: np.ndarray = ranks.params.need_active

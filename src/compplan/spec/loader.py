@@ -197,6 +197,8 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[Path, str, str]]:
             out.append((path, "missing", "required field is missing"))
         elif kind == "bool_type" and isinstance(err.get("input"), str):
             out.append((path, "not_bool", f"expected true or false, got {err['input']!r}"))
+        elif kind == "union_tag_not_found":  # a bonus without its type
+            out.append(((*path, "type"), "missing", f"required field is missing: the bonus type, one of: {_TAG_LIST}"))
         elif kind == "union_tag_invalid":
             tag = (err.get("ctx") or {}).get("tag")
             out.append(((*path, "type"), "unknown_type", f"unknown bonus type {tag!r}; expected one of: {_TAG_LIST}"))

@@ -593,7 +593,8 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
         if scaled != scaled.to_integral_value():
             yield path, "too_precise", f"{value} has more than volume_decimals={vdec} decimal places"
         elif scaled > MAX_PLAN_UNITS:
-            yield path, "out_of_range", f"{value} is above the bound of {MAX_PLAN_UNITS} volume units"
+            bound = Decimal(MAX_PLAN_UNITS).scaleb(-vdec)
+            yield path, "out_of_range", f"{value} is above the bound of {bound} (10^12 volume units)"
 
     def money(path: Path, value: Decimal | None) -> Iterator[tuple[Path, str, str]]:
         if value is None or mdec is None:
@@ -602,7 +603,9 @@ def cross_check(plan: Plan) -> Iterator[tuple[Path, str, str]]:
         if scaled != scaled.to_integral_value():
             yield path, "too_precise", f"{value} has more than {mdec} decimal places for {plan.plan.currency}"
         elif scaled > MAX_PLAN_UNITS:
-            yield path, "out_of_range", f"{value} is above the bound of {MAX_PLAN_UNITS} minor units"
+            bound = Decimal(MAX_PLAN_UNITS).scaleb(-mdec)
+            unit = plan.plan.currency
+            yield path, "out_of_range", f"{value} is above the bound of {bound} {unit} (10^12 minor units)"
 
     def rank_ref(path: Path, name: str | None) -> Iterator[tuple[Path, str, str]]:
         if name is not None and name not in known:
