@@ -118,6 +118,97 @@ def _volumes(values: Iterable[Any], decimals: int, what: str, problems: ProblemC
     return out
 
 
+#: Largest |value| of a state's streak or balance (minor units), as the CSV reader bounds any number
+#: (``kernels/csvscan.LIMIT``): far inside int64, so sums over up to ``MAX_MEMBERS`` rows never wrap.
+MAX_STATE_UNITS = 10**17
+
+
+def _table_column(
+    value: Any, name: str, kinds: str, what: str, problems: ProblemCollector, source: str
+) -> npt.NDArray[Any] | None:
+    """One column of a table built directly: a 1-D numpy array of the right dtype kind, else a problem.
+
+    Python sequences are turned into arrays first. Integer columns become ``int64`` (unsigned ids stay
+    ``uint64``), dates ``datetime64[D]``; an empty column of any dtype becomes the expected one. O(1) checks
+    except one pass over unsigned 64-bit columns (their range) and, for dates, one ``isnat`` pass.
+    """
+    if value is None:
+        return None
+    try:
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        problems.add("bad_column", f"{name} is not a column of values: {exc}", source)
+        return None
+    if arr.ndim != 1:
+        problems.add("bad_column", f"{name} must be a 1-D array, got {arr.ndim} dimensions {arr.shape}", source)
+        return None
+    kind = arr.dtype.kind
+    if not len(arr) and kind not in kinds:
+        empty: dict[str, str] = {"b": "bool", "M": "datetime64[D]", "U": "<U1"}
+        arr = arr.astype(np.dtype(empty.get(kinds[0], "int64")))
+        kind = arr.dtype.kind
+    if kind not in kinds:
+        hint = " (from_columns converts Python values)" if not isinstance(value, np.ndarray) else ""
+        problems.add("bad_column", f"{name} must be an array of {what}, got dtype {arr.dtype}{hint}", source)
+        return None
+    if kind == "M":
+        if arr.dtype != np.dtype("datetime64[D]"):
+            arr = arr.astype("datetime64[D]")
+        missing = np.isnat(arr)
+        if missing.any():
+            rows = np.nonzero(missing)[0]
+            problems.add(
+                "bad_column",
+                f"{name} is missing (NaT) in {len(rows)} rows, first row {int(rows[0]) + 1}",
+                source,
+            )
+    elif kind == "u" and "U" in kinds and arr.dtype == np.uint64:
+        pass  # unsigned 64-bit ids are numbers beyond int64 too; the genealogy handles them
+    elif kind == "u":
+        if arr.dtype == np.uint64 and len(arr) and int(arr.max()) > _INT64_MAX:
+            problems.add("bad_column", f"{name} has values beyond the 64-bit integer range", source)
+            return None
+        arr = arr.astype(np.int64)
+    elif kind == "i" and arr.dtype != np.int64:
+        arr = arr.astype(np.int64)
+    return arr
+
+
+def _check_table(table: Any, columns: dict[str, tuple[str, str, bool]], first: str) -> None:
+    """Validate (and normalise in place) the columns of a frozen table; raise :class:`InputError`.
+
+    ``columns`` maps a field name to (dtype kinds, what they are, optional). Every given column must have the
+    length of ``first``.
+    """
+    problems = ProblemCollector()
+    source = str(table.source)
+    arrays_: dict[str, npt.NDArray[Any]] = {}
+    for name, (kinds, what, optional) in columns.items():
+        value = getattr(table, name)
+        if value is None and not optional:
+            problems.add("bad_column", f"{name} is required", source)
+            continue
+        arr = _table_column(value, name, kinds, what, problems, source)
+        if arr is not None:
+            arrays_[name] = arr
+    if first in arrays_:
+        n = len(arrays_[first])
+        for name, arr in arrays_.items():
+            if len(arr) != n:
+                problems.add("column_length", f"{name} has {len(arr)} values but {first} has {n}: one per row", source)
+    problems.raise_if_any(InputError, title=f"{source}: invalid {type(table).__name__.lower()} table")
+    for name, arr in arrays_.items():
+        if arr is not getattr(table, name):
+            object.__setattr__(table, name, arr)
+
+
+_IDS = ("iuU", "integers or text")
+_DATES = ("M", "datetime64 dates")
+_BOOLS = ("b", "booleans")
+_INTS = ("iu", "integers")
+_TEXTS = ("U", "text (numpy str)")
+
+
 class _Located:
     """Tables that remember their source name and, for files, the line of every row."""
 
@@ -170,6 +261,23 @@ class Members(_Located):
     placed: BoolArray | None = None
     placement_sides: npt.NDArray[np.str_] | None = None
     placement_positions: Int64Array | None = None
+
+    def __post_init__(self) -> None:
+        _check_table(
+            self,
+            {
+                "ids": (*_IDS, False),
+                "sponsor_ids": (*_IDS, False),
+                "is_root": (*_BOOLS, False),
+                "enrolled_on": (*_DATES, False),
+                "lines": (*_INTS, True),
+                "placement_ids": (*_IDS, True),
+                "placed": (*_BOOLS, True),
+                "placement_sides": (*_TEXTS, True),
+                "placement_positions": (*_INTS, True),
+            },
+            "ids",
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -303,6 +411,19 @@ class Orders(_Located):
     source: str = "orders"
     lines: Int64Array | None = None
 
+    def __post_init__(self) -> None:
+        _check_table(
+            self,
+            {
+                "member_ids": (*_IDS, False),
+                "dates": (*_DATES, False),
+                "pv": (*_INTS, False),
+                "cv": (*_INTS, False),
+                "lines": (*_INTS, True),
+            },
+            "member_ids",
+        )
+
     def __len__(self) -> int:
         return len(self.member_ids)
 
@@ -410,6 +531,22 @@ class State(_Located):
     carry_right: Int64Array | None = None
     idle: Int64Array | None = None
 
+    def __post_init__(self) -> None:
+        _check_table(
+            self,
+            {
+                "ids": (*_IDS, False),
+                "highest_rank": (*_TEXTS, False),
+                "streak": (*_INTS, False),
+                "balance": (*_INTS, False),
+                "lines": (*_INTS, True),
+                "carry_left": (*_INTS, True),
+                "carry_right": (*_INTS, True),
+                "idle": (*_INTS, True),
+            },
+            "ids",
+        )
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -456,6 +593,18 @@ class Events(_Located):
     dates: DateArray
     source: str = "events"
     lines: Int64Array | None = None
+
+    def __post_init__(self) -> None:
+        _check_table(
+            self,
+            {
+                "member_ids": (*_IDS, False),
+                "kinds": (*_TEXTS, False),
+                "dates": (*_DATES, False),
+                "lines": (*_INTS, True),
+            },
+            "member_ids",
+        )
 
     def __len__(self) -> int:
         return len(self.member_ids)
