@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compplan.errors import InputError, ProblemCollector
-from compplan.money import parse_decimal, to_units
+from compplan.money import format_units, parse_decimal, to_units
 
 IdArray = npt.NDArray[Any]
 Int64Array = npt.NDArray[np.int64]
@@ -97,25 +97,224 @@ def format_id(value: Any) -> str:
     return str(value.item() if isinstance(value, np.generic) else value)
 
 
-def _dates(values: Iterable[Any]) -> DateArray:
+#: At most this many rows of one column are named in a report (the rest are counted).
+_SHOWN = 20
+
+
+def _report_rows(problems: ProblemCollector, code: str, rows: list[tuple[int, str]], source: str) -> None:
+    for row, message in rows[:_SHOWN]:
+        problems.add(code, message, f"{source} row {row + 1}")
+    if len(rows) > _SHOWN:
+        problems.add(code, f"... and {len(rows) - _SHOWN} more rows like these", source)
+
+
+def _id_problem(value: Any) -> str | None:
+    """Why ``value`` is not an id (an integer within int64, or non-empty text), or ``None`` when it is one."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "is missing"
+    if isinstance(value, (bool, np.bool_)):
+        return f"{bool(value)} is a boolean; ids must be integers or text"
+    if isinstance(value, (int, np.integer)):
+        if not -_INT64_MAX <= int(value) <= _INT64_MAX:
+            return f"{value} is beyond the 64-bit integer range; pass such an id as text"
+        return None
+    if isinstance(value, str):
+        return None
+    return f"{value!r} is a {type(value).__name__}; ids must be integers or text"
+
+
+def _checked_ids(
+    values: Iterable[Any], name: str, problems: ProblemCollector, source: str, *, empty_ok: bool = False
+) -> Any:
+    """The ids of a Python-API column, each checked (see :func:`_id_problem`); bad ones become ``""``.
+
+    An integer array within int64 comes back as an ``int64`` array, anything else as a list. With ``empty_ok``
+    a ``None`` or ``""`` stays (a root's sponsor, an unplaced member).
+    """
+    one = name.removesuffix("s")
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            problems.add("bad_column", f"{name} must be 1-D, got {values.ndim} dimensions {values.shape}", source)
+            return []
+        kind = values.dtype.kind
+        if kind in "iu" and (values.dtype != np.uint64 or not len(values) or int(values.max()) <= _INT64_MAX):
+            return values.astype(np.int64, copy=False)
+        if kind == "U" and empty_ok:
+            return values.tolist()
+    items = list(values)
+    bad: list[tuple[int, str]] = []
+    for i, v in enumerate(items):
+        if empty_ok and (v is None or v == ""):
+            continue
+        why = _id_problem(v)
+        if why is not None:
+            bad.append((i, f"{one} {why}"))
+            items[i] = ""
+    _report_rows(problems, f"bad_{one}", bad, source)
+    return items
+
+
+def _dates(values: Iterable[Any], name: str, problems: ProblemCollector, source: str) -> DateArray:
+    """Dates of a Python-API column: ``datetime64`` arrays, ``date`` / ``datetime`` objects or ISO text."""
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
-        return values.astype("datetime64[D]")
-    return np.array([np.datetime64(v, "D") for v in values], dtype="datetime64[D]")
+        if values.ndim != 1:
+            problems.add("bad_column", f"{name} must be 1-D, got {values.ndim} dimensions {values.shape}", source)
+            return np.zeros(0, dtype="datetime64[D]")
+        out = values.astype("datetime64[D]")
+        missing = np.nonzero(np.isnat(out))[0]
+        _report_rows(problems, f"bad_{name}", [(int(r), f"{name} is missing") for r in missing], source)
+        return out
+    items = list(values)
+    out = np.zeros(len(items), dtype="datetime64[D]")
+    bad: list[tuple[int, str]] = []
+    for i, v in enumerate(items):
+        if v is None or (isinstance(v, (float, np.floating)) and v != v) or (isinstance(v, str) and not v.strip()):
+            bad.append((i, f"{name} is missing"))
+            continue
+        if not isinstance(v, (str, dt.date, np.datetime64)):
+            bad.append((i, f"{name} {v!r} is not a date (YYYY-MM-DD text, a date or a datetime64)"))
+            continue
+        try:
+            day: Any = np.datetime64(v.strip() if isinstance(v, str) else v, "D")  # type: ignore[call-overload]
+        except (ValueError, TypeError, OverflowError):
+            bad.append((i, f"{name} {v!r} is not a valid date (YYYY-MM-DD)"))
+            continue
+        if np.isnat(day):
+            bad.append((i, f"{name} is missing"))
+        else:
+            out[i] = day
+    _report_rows(problems, f"bad_{name}", bad, source)
+    return out
 
 
 def _volumes(values: Iterable[Any], decimals: int, what: str, problems: ProblemCollector, source: str) -> Int64Array:
-    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
-        return values.astype(np.int64, copy=False)
+    """Volumes in points (ints, numpy integers, decimal text or ``Decimal``; never floats) as volume units."""
+    scale = 10**decimals
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.ndim == 1:
+        limit = MAX_PARSED_UNITS // scale
+        if values.dtype == np.uint64 and len(values) and int(values.max()) > limit:
+            big = np.nonzero(values > limit)[0]
+        else:
+            arr = values.astype(np.int64, copy=False)
+            big = np.nonzero((arr > limit) | (arr < -limit))[0]
+        if not len(big):
+            scaled: Int64Array = values.astype(np.int64) * scale  # points, as for Python ints (a new array)
+            return scaled
+        values = values.tolist()  # the bad rows are named below
+    elif isinstance(values, np.ndarray) and values.ndim != 1:
+        problems.add("bad_column", f"{what} must be 1-D, got {values.ndim} dimensions {values.shape}", source)
+        return np.zeros(0, dtype=np.int64)
     items = list(values)
     out = np.zeros(len(items), dtype=np.int64)
+    bad: list[tuple[int, str]] = []
     for i, v in enumerate(items):
         try:
-            if isinstance(v, float):
+            if isinstance(v, (float, np.floating)):
                 raise ValueError(f"{what} {v!r} is a float; pass text or Decimal so it stays exact")
-            out[i] = to_units(parse_decimal(v if isinstance(v, (str, int, Decimal)) else str(v)), decimals, what)
-        except (ValueError, OverflowError) as exc:
-            problems.add("bad_number", str(exc), f"{source} row {i + 1}")
+            if isinstance(v, np.integer):
+                v = int(v)
+            units = to_units(parse_decimal(v if isinstance(v, (str, int, Decimal)) else str(v)), decimals, what)
+            if abs(units) > MAX_PARSED_UNITS:
+                raise ValueError(f"{what} {v} is beyond {format_units(MAX_PARSED_UNITS, decimals)} points")
+            out[i] = units
+        except ValueError as exc:
+            bad.append((i, str(exc)))
+    _report_rows(problems, f"bad_{what}", bad, source)
     return out
+
+
+#: Largest |number| the Python-API constructors read, in units once scaled, as the CSV and DataFrame readers
+#: bound any number (``kernels/csvscan.LIMIT``): far inside int64, so nothing wraps before the close checks
+#: its own bounds (a volume line against :data:`MAX_LINE_UNITS`, with the other problems of the orders).
+MAX_PARSED_UNITS = 10**17
+#: Largest |value| of a state's streak or balance (minor units), as in a state file.
+MAX_STATE_UNITS = MAX_PARSED_UNITS
+
+
+def _table_column(
+    value: Any, name: str, kinds: str, what: str, problems: ProblemCollector, source: str
+) -> npt.NDArray[Any] | None:
+    """One column of a table built directly: a 1-D numpy array of the right dtype kind, else a problem.
+
+    Python sequences are turned into arrays first. Integer columns become ``int64`` (unsigned ids stay
+    ``uint64``), dates ``datetime64[D]``; an empty column of any dtype becomes the expected one. O(1) checks
+    except one pass over unsigned 64-bit columns (their range) and, for dates, one ``isnat`` pass.
+    """
+    if value is None:
+        return None
+    try:
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        problems.add("bad_column", f"{name} is not a column of values: {exc}", source)
+        return None
+    if arr.ndim != 1:
+        problems.add("bad_column", f"{name} must be a 1-D array, got {arr.ndim} dimensions {arr.shape}", source)
+        return None
+    kind = arr.dtype.kind
+    if not len(arr) and kind not in kinds:
+        empty: dict[str, str] = {"b": "bool", "M": "datetime64[D]", "U": "<U1"}
+        arr = arr.astype(np.dtype(empty.get(kinds[0], "int64")))
+        kind = arr.dtype.kind
+    if kind not in kinds:
+        hint = " (from_columns converts Python values)" if not isinstance(value, np.ndarray) else ""
+        problems.add("bad_column", f"{name} must be an array of {what}, got dtype {arr.dtype}{hint}", source)
+        return None
+    if kind == "M":
+        if arr.dtype != np.dtype("datetime64[D]"):
+            arr = arr.astype("datetime64[D]")
+        missing = np.isnat(arr)
+        if missing.any():
+            rows = np.nonzero(missing)[0]
+            problems.add(
+                "bad_column",
+                f"{name} is missing (NaT) in {len(rows)} rows, first row {int(rows[0]) + 1}",
+                source,
+            )
+    elif kind == "u" and "U" in kinds and arr.dtype == np.uint64:
+        pass  # unsigned 64-bit ids are numbers beyond int64 too; the genealogy handles them
+    elif kind == "u":
+        if arr.dtype == np.uint64 and len(arr) and int(arr.max()) > _INT64_MAX:
+            problems.add("bad_column", f"{name} has values beyond the 64-bit integer range", source)
+            return None
+        arr = arr.astype(np.int64)
+    elif kind == "i" and arr.dtype != np.int64:
+        arr = arr.astype(np.int64)
+    return arr
+
+
+def _check_table(table: Any, columns: dict[str, tuple[str, str, bool]], first: str) -> None:
+    """Validate (and normalise in place) the columns of a frozen table; raise :class:`InputError`.
+
+    ``columns`` maps a field name to (dtype kinds, what they are, optional). Every given column must have the
+    length of ``first``.
+    """
+    problems = ProblemCollector()
+    source = str(table.source)
+    arrays_: dict[str, npt.NDArray[Any]] = {}
+    for name, (kinds, what, optional) in columns.items():
+        value = getattr(table, name)
+        if value is None and not optional:
+            problems.add("bad_column", f"{name} is required", source)
+            continue
+        arr = _table_column(value, name, kinds, what, problems, source)
+        if arr is not None:
+            arrays_[name] = arr
+    if first in arrays_:
+        n = len(arrays_[first])
+        for name, arr in arrays_.items():
+            if len(arr) != n:
+                problems.add("column_length", f"{name} has {len(arr)} values but {first} has {n}: one per row", source)
+    problems.raise_if_any(InputError, title=f"{source}: invalid {type(table).__name__.lower()} table")
+    for name, arr in arrays_.items():
+        if arr is not getattr(table, name):
+            object.__setattr__(table, name, arr)
+
+
+_IDS = ("iuU", "integers or text")
+_DATES = ("M", "datetime64 dates")
+_BOOLS = ("b", "booleans")
+_INTS = ("iu", "integers")
+_TEXTS = ("U", "text (numpy str)")
 
 
 class _Located:
@@ -171,6 +370,23 @@ class Members(_Located):
     placement_sides: npt.NDArray[np.str_] | None = None
     placement_positions: Int64Array | None = None
 
+    def __post_init__(self) -> None:
+        _check_table(
+            self,
+            {
+                "ids": (*_IDS, False),
+                "sponsor_ids": (*_IDS, False),
+                "is_root": (*_BOOLS, False),
+                "enrolled_on": (*_DATES, False),
+                "lines": (*_INTS, True),
+                "placement_ids": (*_IDS, True),
+                "placed": (*_BOOLS, True),
+                "placement_sides": (*_TEXTS, True),
+                "placement_positions": (*_INTS, True),
+            },
+            "ids",
+        )
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -195,15 +411,19 @@ class Members(_Located):
 
         Placement columns (binary and matrix plans) are optional; ``None`` or ``""`` is an empty value.
         """
-        ids_arr = id_array(ids)
-        sponsors = list(sponsor_ids)
-        is_root = np.array([s is None or s == "" for s in sponsors], dtype=bool)
+        problems = ProblemCollector()
+        checked = _checked_ids(ids, "ids", problems, source)
+        sponsors = list(_checked_ids(sponsor_ids, "sponsor_ids", problems, source, empty_ok=True))
+        dates = _dates(enrolled_on, "enrolled_on", problems, source)
+        if "bad_column" not in [p.code for p in problems.problems] and not (
+            len(checked) == len(sponsors) == len(dates)
+        ):
+            problems.add("column_length", "ids, sponsor_ids and enrolled_on must have the same length", source)
+        problems.raise_if_any(InputError, title=f"{source}: invalid members")
+        ids_arr = id_array(checked)
+        is_root = np.array([s is None or (isinstance(s, str) and s == "") for s in sponsors], dtype=bool)
         filled = [ids_arr[0] if r and len(ids_arr) else s for s, r in zip(sponsors, is_root, strict=True)]
         sponsor_arr, ok = ids_like(filled, ids_arr)
-        dates = _dates(enrolled_on)
-        problems = ProblemCollector()
-        if not (len(ids_arr) == len(sponsor_arr) == len(dates)):
-            problems.add("column_length", "ids, sponsor_ids and enrolled_on must have the same length", source)
         for row in np.nonzero(~ok & ~is_root)[0]:
             problems.add(
                 "unknown_sponsor",
@@ -211,7 +431,7 @@ class Members(_Located):
                 f"{source} row {row + 1}",
             )
         placement = _placement_columns(ids_arr, placement_ids, placement_sides, placement_positions, problems, source)
-        problems.raise_if_any(InputError)
+        problems.raise_if_any(InputError, title=f"{source}: invalid members")
         parents, placed, sides, positions = placement
         return cls(
             ids_arr,
@@ -245,7 +465,11 @@ def _placement_columns(
     n = len(ids)
     if placement_ids is None and sides is None and positions is None:
         return None, None, None, None
-    raw = list(placement_ids) if placement_ids is not None else [None] * n
+    raw = (
+        list(_checked_ids(placement_ids, "placement_ids", problems, source, empty_ok=True))
+        if placement_ids is not None
+        else [None] * n
+    )
     placed = np.array([p is not None and p != "" for p in raw], dtype=bool)
     filled = [p if ok else (ids[0] if n else 0) for p, ok in zip(raw, placed, strict=False)]
     parents, ok = ids_like(filled, ids) if n else (ids, np.zeros(0, dtype=bool))
@@ -303,6 +527,19 @@ class Orders(_Located):
     source: str = "orders"
     lines: Int64Array | None = None
 
+    def __post_init__(self) -> None:
+        _check_table(
+            self,
+            {
+                "member_ids": (*_IDS, False),
+                "dates": (*_DATES, False),
+                "pv": (*_INTS, False),
+                "cv": (*_INTS, False),
+                "lines": (*_INTS, True),
+            },
+            "member_ids",
+        )
+
     def __len__(self) -> int:
         return len(self.member_ids)
 
@@ -316,18 +553,29 @@ class Orders(_Located):
         decimals: int = 2,
         source: str = "orders",
     ) -> Orders:
-        """Build from Python sequences; volumes as text, ``Decimal`` or int points (floats are refused)."""
+        """Build from Python sequences or numpy arrays.
+
+        Volumes are points: decimal text, ``Decimal``, Python ints or numpy integer arrays (``300`` is 300 points
+        whatever its type, stored as ``300 * 10**decimals`` units); floats are refused, and so is a value beyond
+        :data:`MAX_PARSED_UNITS` units (the close then bounds each line by :data:`MAX_LINE_UNITS`). Tables
+        already in volume units go straight to ``Orders(...)``.
+        """
         problems = ProblemCollector()
-        mids = list(member_ids)
-        ids_arr = np.array([str(m) for m in mids], dtype=np.str_) if mids else np.array([], dtype="<U1")
-        if all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) for m in mids):
+        mids = _checked_ids(member_ids, "member_ids", problems, source)
+        if isinstance(mids, np.ndarray):
+            ids_arr = mids
+        elif all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) for m in mids):
             ids_arr = np.array(mids, dtype=np.int64)
+        else:
+            ids_arr = np.array([str(m) for m in mids], dtype=np.str_) if mids else np.array([], dtype="<U1")
         pv_arr = _volumes(pv, decimals, "pv", problems, source)
         cv_arr = _volumes(cv, decimals, "cv", problems, source)
-        date_arr = _dates(dates)
-        if not (len(ids_arr) == len(date_arr) == len(pv_arr) == len(cv_arr)):
+        date_arr = _dates(dates, "date", problems, source)
+        if "bad_column" not in [p.code for p in problems.problems] and not (
+            len(ids_arr) == len(date_arr) == len(pv_arr) == len(cv_arr)
+        ):
             problems.add("column_length", "member_ids, dates, pv and cv must have the same length", source)
-        problems.raise_if_any(InputError)
+        problems.raise_if_any(InputError, title=f"{source}: invalid orders")
         return cls(ids_arr, date_arr, pv_arr, cv_arr, decimals, source)
 
     @classmethod
@@ -410,6 +658,22 @@ class State(_Located):
     carry_right: Int64Array | None = None
     idle: Int64Array | None = None
 
+    def __post_init__(self) -> None:
+        _check_table(
+            self,
+            {
+                "ids": (*_IDS, False),
+                "highest_rank": (*_TEXTS, False),
+                "streak": (*_INTS, False),
+                "balance": (*_INTS, False),
+                "lines": (*_INTS, True),
+                "carry_left": (*_INTS, True),
+                "carry_right": (*_INTS, True),
+                "idle": (*_INTS, True),
+            },
+            "ids",
+        )
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -418,32 +682,94 @@ class State(_Located):
         cls,
         highest: Mapping[Any, str],
         streak: Mapping[Any, int] | None = None,
-        balance: Mapping[Any, int] | None = None,
+        balance: Mapping[Any, int | Decimal | str] | None = None,
         source: str = "state",
         *,
         carry_left: Mapping[Any, int] | None = None,
         carry_right: Mapping[Any, int] | None = None,
         idle: Mapping[Any, int] | None = None,
+        minor_units: int | None = None,
     ) -> State:
         """Build from ``{member_id: rank_name}``.
 
-        Optional: streaks, balances in minor units, binary carry in volume units, idle periods.
-        """
-        keys = list(highest)
+        Optional: streaks (integers >= 0), balances, binary carry in volume units (integers), idle periods.
 
-        def column(values: Mapping[Any, int] | None) -> Int64Array:
-            return np.array([(values or {}).get(k, 0) for k in keys], dtype=np.int64)
+        A balance given as an integer is in minor units of the plan currency (``1250`` is 12.50 when the plan
+        has 2 minor units), as :attr:`balance` stores it. A ``Decimal`` or decimal text is a currency amount
+        (``"12.50"``), converted exactly with ``minor_units`` (the plan's; required for such values, and more
+        decimals than it are refused). Floats are refused, and so is a balance beyond
+        :data:`MAX_STATE_UNITS` minor units, as in a state file.
+        """
+        problems = ProblemCollector()
+        keys = list(highest)
+        checked = _checked_ids(keys, "ids", problems, source)
+        ranks = [highest[k] for k in keys]
+        _report_rows(
+            problems,
+            "bad_highest_rank",
+            [(i, f"highest rank {r!r} is not a rank name") for i, r in enumerate(ranks) if not isinstance(r, str)],
+            source,
+        )
+        known = set(keys)
+
+        def column(values: Mapping[Any, Any] | None, name: str, lowest: int, money: bool = False) -> Int64Array:
+            values = values or {}
+            for k in values:
+                if k not in known:
+                    problems.add("unknown_member", f"{name} given for {k!r}, which has no highest rank", source)
+            out = np.zeros(len(keys), dtype=np.int64)
+            bad: list[tuple[int, str]] = []
+            for i, k in enumerate(keys):
+                v = values.get(k, 0)
+                if isinstance(v, np.integer):
+                    v = int(v)
+                if isinstance(v, int) and not isinstance(v, bool):
+                    units = v
+                elif money and isinstance(v, (Decimal, str)) and minor_units is not None:
+                    try:
+                        units = to_units(parse_decimal(v), minor_units, name)
+                    except ValueError as exc:
+                        bad.append((i, str(exc)))
+                        continue
+                elif money and isinstance(v, (Decimal, str)):
+                    bad.append(
+                        (
+                            i,
+                            f"{name} {v!r} is a currency amount: pass minor_units= (the plan's) to convert it "
+                            "exactly, or give an integer in minor units",
+                        )
+                    )
+                    continue
+                else:
+                    kind = "an integer in minor units or a Decimal" if money else "an integer"
+                    bad.append((i, f"{name} {v!r} is a {type(v).__name__}; it must be {kind}"))
+                    continue
+                if not lowest <= units <= MAX_STATE_UNITS:
+                    bad.append((i, f"{name} {v!r} is not in {lowest}..{MAX_STATE_UNITS}"))
+                    continue
+                out[i] = units
+            _report_rows(problems, f"bad_{name}", bad, source)
+            return out
 
         binary = carry_left is not None or carry_right is not None or idle is not None
+        streaks = column(streak, "streak", 0)
+        balances = column(balance, "balance", -MAX_STATE_UNITS, money=True)
+        carry = (  # their ranges are checked against the plan by the close; here only the type and int64
+            {name: column(values, name, -MAX_STATE_UNITS) for name, values in
+             (("carry_left", carry_left), ("carry_right", carry_right), ("idle", idle))}
+            if binary
+            else {}
+        )  # fmt: skip
+        problems.raise_if_any(InputError, title=f"{source}: invalid state")
         return cls(
-            id_array(keys),
-            np.array([highest[k] for k in keys], dtype=np.str_),
-            column(streak),
-            column(balance),
+            id_array(checked),
+            np.array(ranks, dtype=np.str_) if ranks else np.zeros(0, dtype="<U1"),
+            streaks,
+            balances,
             source,
-            carry_left=column(carry_left) if binary else None,
-            carry_right=column(carry_right) if binary else None,
-            idle=column(idle) if binary else None,
+            carry_left=carry.get("carry_left"),
+            carry_right=carry.get("carry_right"),
+            idle=carry.get("idle"),
         )
 
 
@@ -457,6 +783,18 @@ class Events(_Located):
     source: str = "events"
     lines: Int64Array | None = None
 
+    def __post_init__(self) -> None:
+        _check_table(
+            self,
+            {
+                "member_ids": (*_IDS, False),
+                "kinds": (*_TEXTS, False),
+                "dates": (*_DATES, False),
+                "lines": (*_INTS, True),
+            },
+            "member_ids",
+        )
+
     def __len__(self) -> int:
         return len(self.member_ids)
 
@@ -465,5 +803,14 @@ class Events(_Located):
         cls, member_ids: Iterable[Any], kinds: Iterable[str], dates: Iterable[Any], source: str = "events"
     ) -> Events:
         """Build from Python sequences."""
-        kinds_arr = np.array(list(kinds), dtype=np.str_)
-        return cls(id_array(member_ids), kinds_arr, _dates(dates), source)
+        problems = ProblemCollector()
+        checked = _checked_ids(member_ids, "member_ids", problems, source)
+        kind_list = list(kinds)
+        bad = [(i, f"kind {k!r} is not text") for i, k in enumerate(kind_list) if not isinstance(k, str) or not k]
+        _report_rows(problems, "bad_kind", bad, source)
+        date_arr = _dates(dates, "date", problems, source)
+        if not (len(checked) == len(kind_list) == len(date_arr)):
+            problems.add("column_length", "member_ids, kinds and dates must have the same length", source)
+        problems.raise_if_any(InputError, title=f"{source}: invalid events")
+        kinds_arr = np.array(kind_list, dtype=np.str_) if kind_list else np.zeros(0, dtype="<U1")
+        return cls(id_array(checked), kinds_arr, date_arr, source)
