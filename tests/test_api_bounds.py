@@ -98,3 +98,11 @@ def test_plan_messages_a_reader_can_act_on() -> None:
     with pytest.raises(PlanError) as err:  # the bound was printed in volume units next to a value in points
         parse_plan(big, "p.yaml")
     assert "99999999999 is above the bound of 10000000000.00 (10^12 volume units)" in str(err.value)
+
+
+def test_a_period_is_written_in_ascii_digits() -> None:
+    from compplan import Period
+
+    with pytest.raises(InputError, match="expected YYYY-MM"):
+        Period.parse("\uff12\uff10\uff12\uff16-10")  # full-width digits were taken, and kept as the label
+    assert Period.parse(" 2026-10 ").label == "2026-10"

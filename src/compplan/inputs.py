@@ -609,7 +609,7 @@ class Period:
                 a, b = text.split("..", 1)
                 start, end = dt.date.fromisoformat(a.strip()), dt.date.fromisoformat(b.strip())
             else:
-                m = re.fullmatch(r"(\d{4})-(\d{2})", text)
+                m = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)  # ASCII digits (\d matches any script)
                 if not m:
                     raise ValueError
                 year, month = int(m.group(1)), int(m.group(2))
