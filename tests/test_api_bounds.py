@@ -106,3 +106,20 @@ def test_a_period_is_written_in_ascii_digits() -> None:
     with pytest.raises(InputError, match="expected YYYY-MM"):
         Period.parse("\uff12\uff10\uff12\uff16-10")  # full-width digits were taken, and kept as the label
     assert Period.parse(" 2026-10 ").label == "2026-10"
+
+
+def test_timestamps_with_a_zone_give_their_own_date_in_the_python_api() -> None:
+    # the DataFrame and Arrow readers take the date in the timestamp's zone; numpy alone takes the UTC date
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from compplan import Events
+
+    late = dt.datetime(2026, 10, 31, 22, 0, tzinfo=ZoneInfo("America/New_York"))  # 02:00 UTC on Nov 1
+    texts = ["2026-10-31T22:00-04:00", "2026-10-31T23:30", " 2026-10-31 "]
+    o = Orders.from_columns(["A"] * 4, [late, *texts], [1] * 4, [1] * 4)
+    assert o.dates.astype(str).tolist() == ["2026-10-31"] * 4
+    e = Events.from_columns(["A"], ["training"], [late])
+    assert e.dates.astype(str).tolist() == ["2026-10-31"]
+    with pytest.raises(InputError, match="is not a valid date"):
+        Orders.from_columns(["A"], ["2026-10-31Tgarbage"], [1], [1])

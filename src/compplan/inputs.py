@@ -175,7 +175,8 @@ def _dates(values: Iterable[Any], name: str, problems: ProblemCollector, source:
             bad.append((i, f"{name} {v!r} is not a date (YYYY-MM-DD text, a date or a datetime64)"))
             continue
         try:
-            day: Any = np.datetime64(v.strip() if isinstance(v, str) else v, "D")  # type: ignore[call-overload]
+            v = _local_date(v)
+            day: Any = np.datetime64(v.strip() if isinstance(v, str) else v, "D")
         except (ValueError, TypeError, OverflowError):
             bad.append((i, f"{name} {v!r} is not a valid date (YYYY-MM-DD)"))
             continue
@@ -185,6 +186,20 @@ def _dates(values: Iterable[Any], name: str, problems: ProblemCollector, source:
             out[i] = day
     _report_rows(problems, f"bad_{name}", bad, source)
     return out
+
+
+def _local_date(value: Any) -> Any:
+    """A timestamp with a time zone as the date in its own zone; other values as given.
+
+    A ``datetime`` (a pandas ``Timestamp`` too) or ISO text with an offset: the date as the DataFrame and Arrow
+    readers take it (docs/semantics.md 2), where numpy would take the UTC date.
+    """
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.date()
+    if isinstance(value, str) and "T" in value:
+        stamp = dt.datetime.fromisoformat(value.strip())
+        return stamp.date() if stamp.tzinfo is not None else value
+    return value
 
 
 def _volumes(values: Iterable[Any], decimals: int, what: str, problems: ProblemCollector, source: str) -> Int64Array:
