@@ -123,3 +123,13 @@ def test_timestamps_with_a_zone_give_their_own_date_in_the_python_api() -> None:
     assert e.dates.astype(str).tolist() == ["2026-10-31"]
     with pytest.raises(InputError, match="is not a valid date"):
         Orders.from_columns(["A"], ["2026-10-31Tgarbage"], [1], [1])
+
+
+def test_a_plan_file_that_is_not_utf8_names_the_line_and_column(tmp_path: Path) -> None:
+    plan = tmp_path / "p.yaml"
+    plan.write_bytes(b"plan:\n  name: Caf\xe9 plan\n")  # Latin-1
+    with pytest.raises(PlanError) as err:
+        load_plan(plan)
+    assert str(err.value) == f"{plan}:2:12: plan file is not UTF-8 text (byte 0xe9); save it as UTF-8"
+    plan.write_bytes(b"\xef\xbb\xbf" + (ROOT / "plans" / "tiered_personal.yaml").read_bytes())  # a BOM still loads
+    assert load_plan(plan).plan.name == PLAN.plan.name

@@ -238,9 +238,14 @@ def load_plan(path: str | FsPath) -> Plan:
     """Read and validate the plan file at ``path`` (see :func:`parse_plan`)."""
     path = FsPath(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise PlanError([Problem("unreadable", f"cannot read plan file: {exc.strerror}", str(path))]) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PlanError([Problem("unreadable", f"plan file is not UTF-8 text: {exc.reason}", str(path))]) from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
+        message = f"plan file is not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
+        raise PlanError([Problem("unreadable", message, f"{path}:{line}:{column}")]) from None
     return parse_plan(text, str(path))
