@@ -81,6 +81,10 @@ def test_together_of_one_error_is_that_error() -> None:
     assert type(again) is InputError and again.report() == one.report() == "t\nx is bad"
     both = InputError.together([one, InputError("y is bad", title="u")])
     assert both.report() == "t\nx is bad\nu\ny is bad" and str(both) == both.report()
+    # a merged error merged again gives its parts, not a nest: every title once, str() the same report
+    again = InputError.together([both, InputError("z is bad", title="v")])
+    assert [p.title for p in again.parts] == ["t", "u", "v"] and str(again) == again.report()
+    assert str(InputError.together([both])) == both.report()
 
 
 def test_a_failed_close_holds_no_arrays_once_its_error_is_gone() -> None:

@@ -19,8 +19,8 @@ import numpy.typing as npt
 
 from compplan import arrays, threads
 from compplan.compile import BonusStep, Program, compile_plan
-from compplan.errors import CompplanError, EngineError, InputError, Problem, ProblemCollector
-from compplan.genealogy import Genealogy, add_rows
+from compplan.errors import CompplanError, EngineError, InputError, Problem, ProblemCollector, add_rows
+from compplan.genealogy import Genealogy
 from compplan.inputs import (
     MAX_LINE_UNITS,
     MAX_TOTAL_UNITS,

@@ -14,11 +14,14 @@ Each problem has a stable ``code`` (see docs/errors.md), a ``where`` ("plan.yaml
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 #: How many problems a report shows before "... and N more".
 MAX_SHOWN = 50
+#: Problems of one kind listed row by row before the rest are counted.
+ROWS_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +68,13 @@ class CompplanError(Exception):
         catching them would otherwise keep a reference cycle (the list, an error, its traceback, the caller's
         frame, the list) holding every array of the failed run until the garbage collector runs.
         """
-        for e in errors:
-            e.with_traceback(None)
-        if len(errors) == 1:
-            one = type(errors[0])(errors[0].problems, title=errors[0].title)
-            one.parts = errors[0].parts
-            return one
-        merged = cls([p for e in errors for p in e.problems])
-        merged.parts = list(errors)
+        parts = [part for e in errors for part in (e.parts or [e])]  # a merged error contributes its parts
+        for part in parts:
+            part.with_traceback(None)
+        if len(parts) == 1:
+            return type(parts[0])(parts[0].problems, title=parts[0].title)
+        merged = cls([p for part in parts for p in part.problems])
+        merged.parts = parts
         merged.args = (merged.report(),)
         return merged
 
@@ -133,3 +135,16 @@ class ProblemCollector:
         """Raise ``cls`` with every recorded problem, if there is any."""
         if self.problems:
             raise cls(self.problems, title=title)
+
+
+def add_rows(
+    problems: ProblemCollector, code: str, rows: Any, message: Callable[..., str], where: Callable[..., str]
+) -> None:
+    """Add one problem per row (the first :data:`ROWS_SHOWN`), then one line counting the rest.
+
+    ``rows``: a sequence or numpy array of row numbers, only sliced (it may be long).
+    """
+    for row in rows[:ROWS_SHOWN]:
+        problems.add(code, message(int(row)), where(int(row)))
+    if len(rows) > ROWS_SHOWN:
+        problems.add(code, f"... and {len(rows) - ROWS_SHOWN} more rows with the same problem ({code})")

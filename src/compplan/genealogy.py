@@ -13,22 +13,11 @@ import numpy as np
 import numpy.typing as npt
 
 from compplan import arrays, threads
-from compplan.errors import InputError, ProblemCollector
+from compplan.errors import ROWS_SHOWN, InputError, ProblemCollector, add_rows
 from compplan.inputs import MAX_MEMBERS, BoolArray, IdArray, Int64Array, Members, code_points, format_id, ids_like
 from compplan.kernels import idhash
 from compplan.kernels import tree as kt
 from compplan.kernels.tree import check_order_lines, dense_lookup, position_table
-
-#: Problems of one kind listed before the rest are summarised.
-ROWS_SHOWN = 20
-
-
-def add_rows(problems: ProblemCollector, code: str, rows: np.ndarray, message: Any, where: Any) -> None:
-    """Add one problem per row (the first :data:`ROWS_SHOWN`), then one line counting the rest."""
-    for row in rows[:ROWS_SHOWN]:
-        problems.add(code, message(int(row)), where(int(row)))
-    if len(rows) > ROWS_SHOWN:
-        problems.add(code, f"... and {len(rows) - ROWS_SHOWN} more rows with the same problem ({code})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -393,7 +382,7 @@ def _sort_rows(words: Int64Array, text: bool) -> Int64Array:
     """
     keys = words.view(np.uint64) if text else words
     if keys.shape[1] == 1:
-        return _sort_column(keys[:, 0])
+        return _sorted_rows(keys[:, 0])[0]
     perm, ordered = _sorted_rows(keys[:, 0])
     tied = perm.copy()
     if idhash.sort_tied_rows(keys, tied, ordered):  # few ids share their first word (random ids: usually)
@@ -403,11 +392,6 @@ def _sort_rows(words: Int64Array, text: bool) -> Int64Array:
         below, _, kinds = _ranks(keys[:, j])
         rank, perm, _ = _ranks(rank * kinds + below)
     return perm.astype(np.int64, copy=False)
-
-
-def _sort_column(column: np.ndarray) -> Int64Array:
-    """The stable order of one column of int64 or uint64 values (see :func:`_sorted_rows`)."""
-    return _sorted_rows(column)[0]
 
 
 def _sorted_rows(column: np.ndarray) -> tuple[Int64Array, np.ndarray]:

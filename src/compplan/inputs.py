@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from compplan.errors import InputError, ProblemCollector
+from compplan.errors import InputError, ProblemCollector, add_rows
 from compplan.money import format_units, parse_decimal, to_units
 
 IdArray = npt.NDArray[Any]
@@ -37,14 +37,15 @@ NO_POSITION = -(2**63)
 #: Text a placement position may be written as (checked against the matrix width later).
 POSITION_TEXT = re.compile(r"^[+-]?[0-9]{1,9}$")
 _CANONICAL_INT = re.compile(r"^(0|-?[1-9][0-9]{0,18})$")
-_INT64_MAX = np.iinfo(np.int64).max
+#: The largest int64 (ids and numbers beyond it are refused, or kept as text ids where they can be).
+INT64_MAX = np.iinfo(np.int64).max
 
 
 def canonical_int(text: str) -> int | None:
     """Return the integer of a canonical integer id text (``"17"``, ``"-3"``), else ``None``."""
     if _CANONICAL_INT.match(text):
         value = int(text)
-        if -_INT64_MAX <= value <= _INT64_MAX:
+        if -INT64_MAX <= value <= INT64_MAX:
             return value
     return None
 
@@ -97,15 +98,10 @@ def format_id(value: Any) -> str:
     return str(value.item() if isinstance(value, np.generic) else value)
 
 
-#: At most this many rows of one column are named in a report (the rest are counted).
-_SHOWN = 20
-
-
 def _report_rows(problems: ProblemCollector, code: str, rows: list[tuple[int, str]], source: str) -> None:
-    for row, message in rows[:_SHOWN]:
-        problems.add(code, message, f"{source} row {row + 1}")
-    if len(rows) > _SHOWN:
-        problems.add(code, f"... and {len(rows) - _SHOWN} more rows like these", source)
+    """:func:`~compplan.errors.add_rows` for ``(row, message)`` pairs of a Python-API column."""
+    messages = dict(rows)
+    add_rows(problems, code, [r for r, _ in rows], messages.__getitem__, lambda r: f"{source} row {r + 1}")
 
 
 def _id_problem(value: Any) -> str | None:
@@ -115,7 +111,7 @@ def _id_problem(value: Any) -> str | None:
     if isinstance(value, (bool, np.bool_)):
         return f"{bool(value)} is a boolean; ids must be integers or text"
     if isinstance(value, (int, np.integer)):
-        if not -_INT64_MAX <= int(value) <= _INT64_MAX:
+        if not -INT64_MAX <= int(value) <= INT64_MAX:
             return f"{value} is beyond the 64-bit integer range; pass such an id as text"
         return None
     if isinstance(value, str):
@@ -137,7 +133,7 @@ def _checked_ids(
             problems.add("bad_column", f"{name} must be 1-D, got {values.ndim} dimensions {values.shape}", source)
             return []
         kind = values.dtype.kind
-        if kind in "iu" and (values.dtype != np.uint64 or not len(values) or int(values.max()) <= _INT64_MAX):
+        if kind in "iu" and (values.dtype != np.uint64 or not len(values) or int(values.max()) <= INT64_MAX):
             return values.astype(np.int64, copy=False)
         if kind == "U" and empty_ok:
             return values.tolist()
@@ -207,14 +203,11 @@ def _volumes(values: Iterable[Any], decimals: int, what: str, problems: ProblemC
     scale = 10**decimals
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.ndim == 1:
         limit = MAX_PARSED_UNITS // scale
-        if values.dtype == np.uint64 and len(values) and int(values.max()) > limit:
-            big = np.nonzero(values > limit)[0]
-        else:
+        if not (values.dtype == np.uint64 and len(values) and int(values.max()) > limit):
             arr = values.astype(np.int64, copy=False)
-            big = np.nonzero((arr > limit) | (arr < -limit))[0]
-        if not len(big):
-            scaled: Int64Array = values.astype(np.int64) * scale  # points, as for Python ints (a new array)
-            return scaled
+            if not ((arr > limit) | (arr < -limit)).any():
+                scaled: Int64Array = arr * scale  # points, as for Python ints (a new array)
+                return scaled
         values = values.tolist()  # the bad rows are named below
     elif isinstance(values, np.ndarray) and values.ndim != 1:
         problems.add("bad_column", f"{what} must be 1-D, got {values.ndim} dimensions {values.shape}", source)
@@ -288,7 +281,7 @@ def _table_column(
     elif kind == "u" and "U" in kinds and arr.dtype == np.uint64:
         pass  # unsigned 64-bit ids are numbers beyond int64 too; the genealogy handles them
     elif kind == "u":
-        if arr.dtype == np.uint64 and len(arr) and int(arr.max()) > _INT64_MAX:
+        if arr.dtype == np.uint64 and len(arr) and int(arr.max()) > INT64_MAX:
             problems.add("bad_column", f"{name} has values beyond the 64-bit integer range", source)
             return None
         arr = arr.astype(np.int64)

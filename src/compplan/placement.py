@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from compplan import arrays
-from compplan.errors import InputError, ProblemCollector
-from compplan.genealogy import Genealogy, _report_cycles, add_rows
+from compplan.errors import InputError, ProblemCollector, add_rows
+from compplan.genealogy import Genealogy, _report_cycles
 from compplan.inputs import NO_POSITION, BoolArray, Int64Array, Members, format_id
 from compplan.kernels import placement as kp
 from compplan.spec.models import Binary, MatrixBonus, PlacementTree, Plan

@@ -24,6 +24,7 @@ import numpy as np
 from compplan import arrays
 from compplan.errors import InputError, ProblemCollector
 from compplan.inputs import (
+    INT64_MAX,
     NO_POSITION,
     POSITION_TEXT,
     BoolArray,
@@ -40,7 +41,6 @@ from compplan.kernels import csvscan as cs
 SHOWN = 20
 
 _BLANK = np.array([32, 9], dtype=np.uint8)
-_INT64_MAX = np.iinfo(np.int64).max
 #: Binary floats below this magnitude are each the float of exactly one integer; from it on, neighbouring integers
 #: share a float (2**53 + 1 is read as 2**53), so a float id there may not be the id that was written.
 _EXACT_FLOAT = 2**53
@@ -114,7 +114,7 @@ def _arrow_ids(chunks: list[Any]) -> tuple[Int64Array, BoolArray] | None:
         nulls = _nulls(chunk)
         if pa.types.is_integer(chunk.type):
             raw = _fixed(chunk, chunk.type.to_pandas_dtype())
-            if raw.dtype == np.uint64 and (raw[~nulls] > _INT64_MAX).any():
+            if raw.dtype == np.uint64 and (raw[~nulls] > INT64_MAX).any():
                 return False  # beyond int64: the general path keeps them exact, as text
             out[:] = raw
         else:
@@ -365,7 +365,7 @@ def ids_column(
     arr, mask = _plain(column)
     if arr.dtype.kind in "iu":
         missing = mask if mask is not None else arrays.zeros(len(arr), dtype=bool)
-        if arr.dtype.kind == "i" or not (arr[~missing] > _INT64_MAX).any():
+        if arr.dtype.kind == "i" or not (arr[~missing] > INT64_MAX).any():
             return np.where(missing, 0, arr).astype(np.int64), missing
         arr = np.array([None if m else int(v) for v, m in zip(arr.tolist(), missing, strict=True)], dtype=object)
     if arr.dtype.kind == "f":
